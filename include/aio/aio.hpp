@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Everything aiocpp offers, in one include.
+
+#include "aio/core/create_task.hpp"
+#include "aio/core/errors.hpp"
+#include "aio/core/future.hpp"
+#include "aio/core/loop.hpp"
+#include "aio/core/run.hpp"
+#include "aio/core/shield.hpp"
+#include "aio/core/sleep.hpp"
+#include "aio/core/sock.hpp"
+#include "aio/core/task.hpp"
+#include "aio/core/timeout.hpp"

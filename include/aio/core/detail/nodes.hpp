@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The intrusive nodes the loop is built from. Each lives inside the object it
+// serves (a task's promise, an awaiter in a coroutine frame), so scheduling,
+// timers and I/O allocate nothing.
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace aio::detail {
+
+class promise_base;
+
+/// An entry of the loop's ready queue (FIFO, intrusive).
+struct ready_node {
+  ready_node* ready_next_ = nullptr;
+  void (*run_)(ready_node*) = nullptr;
+};
+
+/// How the current suspension of a task is cancelled. A leaf awaiter installs
+/// one while its task is suspended; `cancel` must eventually wake the task
+/// (at once or when the backend confirms) and make await_resume throw.
+struct waiter {
+  void (*cancel_)(waiter*) noexcept = nullptr;
+};
+
+/// Called when a spawned task finishes (gather, wait, task_group, awaiters of
+/// a handle). Doubly linked so that an early leaver can unlink itself.
+struct done_node {
+  done_node* done_prev_ = nullptr;
+  done_node* done_next_ = nullptr;
+  void (*on_done_)(done_node*, promise_base&) noexcept = nullptr;
+};
+
+/// An entry of the loop's timer wheel.
+struct timer_node {
+  timer_node* timer_prev_ = nullptr;
+  timer_node* timer_next_ = nullptr;
+  std::uint64_t tick_ = 0;
+  void (*fire_)(timer_node*) noexcept = nullptr;
+  std::int8_t level_ = -1;  // -1: not in the wheel; 6: the expired list
+  std::uint8_t slot_ = 0;
+};
+
+enum class io_kind : std::uint8_t { recv, send, accept, connect, poll, read, write };
+
+/// One I/O operation handed to the backend. `complete_` runs on the loop
+/// thread once the backend is done with every pointer in the op, with `res_`
+/// set (bytes, a new fd, poll events, or -errno).
+struct io_op {
+  void (*complete_)(io_op*) noexcept = nullptr;
+  void* buf_ = nullptr;
+  std::size_t len_ = 0;
+  sockaddr* addr_ = nullptr;       // accept: out; connect: in
+  socklen_t* addrlen_ = nullptr;   // accept: in/out
+  socklen_t addr_size_ = 0;        // connect
+  std::uint64_t offset_ = 0;       // read/write at an offset (-1: current position)
+  io_op* wait_next_ = nullptr;     // epoll: the fd's queue of waiting ops
+  int fd_ = -1;
+  int res_ = 0;
+  std::uint32_t flags_ = 0;        // send/recv flags, or poll events
+  io_kind kind_ = io_kind::poll;
+  bool cancelling_ = false;
+  bool tried_ = false;             // epoll: connect already issued
+};
+
+}  // namespace aio::detail

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Low-level awaitables on raw socket fds, like asyncio's `loop.sock_*`; the
+// streams of aiocpp::net are built on them. The fd stays the caller's: it
+// must be non-blocking (for the epoll backend) and must stay open until the
+// operation finishes or its cancellation completes.
+//
+// Every operation is cancellable on both backends: the operation is
+// abandoned in the kernel (IORING_OP_ASYNC_CANCEL, or deregistration on
+// epoll) before the coroutine resumes with cancelled_error, so no completion
+// ever writes into a buffer that is gone. If the operation completed in the
+// race, its result is delivered and the cancel lands at the next suspension.
+//
+// wait_readable / wait_writable serve libraries that own their sockets
+// (libpq, MariaDB Connector/C, c-ares): like loop.add_reader, as an awaitable.
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "aio/core/task.hpp"
+
+namespace aio {
+
+/// A socket address (IPv4, IPv6 or Unix), as accept and getpeername give it.
+struct sock_address {
+  sockaddr_storage storage{};
+  socklen_t size = 0;
+
+  const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
+  sockaddr* data() noexcept { return reinterpret_cast<sockaddr*>(&storage); }
+  int family() const noexcept { return storage.ss_family; }
+  /// "127.0.0.1:8080", "[::1]:443", or a Unix path.
+  std::string to_string() const;
+  /// From a numeric IPv4/IPv6 host and a port; std::invalid_argument if `host` is not numeric.
+  static sock_address from_ip(std::string_view host, unsigned short port);
+};
+
+/// What sock_accept returns: the new connection (non-blocking, close-on-exec) and its peer.
+struct accepted {
+  int fd = -1;
+  sock_address peer;
+};
+
+namespace detail {
+
+/// A single I/O operation awaited by the current task; state lives in the frame.
+struct io_awaiter : io_op, waiter {
+  promise_base* task = nullptr;
+
+  io_awaiter() noexcept {
+    complete_ = [](io_op* op) noexcept { wake(*static_cast<io_awaiter*>(op)->task); };
+    cancel_ = [](waiter* w) noexcept {
+      auto* a = static_cast<io_awaiter*>(w);
+      a->cancelling_ = true;
+      a->task->loop_->cancel_io(*a);
+    };
+  }
+  io_awaiter(const io_awaiter&) = delete;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    task = &enter_wait();
+    if (task->loop_->start_io(*this)) return false;  // finished at once
+    task->suspend(h, this);
+    return true;
+  }
+  /// The raw result; throws cancelled_error when the operation was abandoned.
+  int finish() const {
+    if (cancelling_ && res_ < 0) task->throw_cancelled();
+    return res_;
+  }
+  /// finish(), and a std::system_error naming `what` and the fd on failure.
+  int finish_or_throw(const char* what) const;
+};
+
+struct recv_awaiter : io_awaiter {
+  recv_awaiter(int fd, std::span<std::byte> buf, int flags) noexcept;
+  std::size_t await_resume() const { return static_cast<std::size_t>(finish_or_throw("sock_recv")); }
+};
+struct send_awaiter : io_awaiter {
+  send_awaiter(int fd, std::span<const std::byte> buf, int flags) noexcept;
+  std::size_t await_resume() const { return static_cast<std::size_t>(finish_or_throw("sock_send")); }
+};
+struct accept_awaiter : io_awaiter {
+  accepted out;
+  explicit accept_awaiter(int fd) noexcept;
+  accepted await_resume();
+};
+struct connect_awaiter : io_awaiter {
+  sock_address target;
+  connect_awaiter(int fd, const sock_address& addr) noexcept;
+  void await_resume() const;
+};
+struct poll_awaiter : io_awaiter {
+  poll_awaiter(int fd, unsigned events) noexcept;
+  unsigned await_resume() const { return static_cast<unsigned>(finish_or_throw("wait for fd")); }
+};
+
+}  // namespace detail
+
+/// Like `loop.sock_recv_into(sock, buf)`: receives up to buf.size() bytes;
+/// returns 0 at end of stream. Throws std::system_error (e.g. ECONNRESET).
+inline detail::recv_awaiter sock_recv_into(int fd, std::span<std::byte> buf) { return {fd, buf, 0}; }
+inline detail::recv_awaiter sock_recv_into(int fd, std::span<char> buf) {
+  return {fd, std::as_writable_bytes(buf), 0};
+}
+/// Like `loop.sock_recv(sock, n)`: up to `max` bytes; empty at end of stream.
+task<std::string> sock_recv(int fd, std::size_t max);
+/// One send: returns how many bytes the kernel took (maybe fewer than asked).
+inline detail::send_awaiter sock_send(int fd, std::span<const std::byte> buf) { return {fd, buf, 0}; }
+/// Like `loop.sock_sendall`: sends every byte, suspending as needed. On
+/// cancellation, bytes already sent stay sent (as in asyncio).
+task<> sock_sendall(int fd, std::span<const std::byte> data);
+task<> sock_sendall(int fd, std::string_view data);
+/// Like `loop.sock_accept(sock)`.
+inline detail::accept_awaiter sock_accept(int fd) { return detail::accept_awaiter(fd); }
+/// Like `loop.sock_connect(sock, address)`; the error names the address.
+inline detail::connect_awaiter sock_connect(int fd, const sock_address& addr) { return {fd, addr}; }
+/// Waits until `fd` is readable; returns the poll events seen (POLLIN, POLLHUP…).
+inline detail::poll_awaiter wait_readable(int fd) { return {fd, 0x001 /*POLLIN*/}; }
+/// Waits until `fd` is writable; returns the poll events seen (POLLOUT, POLLERR…).
+inline detail::poll_awaiter wait_writable(int fd) { return {fd, 0x004 /*POLLOUT*/}; }
+
+}  // namespace aio

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+#include "aio/core/sock.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+namespace aio {
+
+std::string sock_address::to_string() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  switch (storage.ss_family) {
+    case AF_INET: {
+      auto* a = reinterpret_cast<const sockaddr_in*>(&storage);
+      ::inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+      return std::string(buf) + ":" + std::to_string(ntohs(a->sin_port));
+    }
+    case AF_INET6: {
+      auto* a = reinterpret_cast<const sockaddr_in6*>(&storage);
+      ::inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+      return "[" + std::string(buf) + "]:" + std::to_string(ntohs(a->sin6_port));
+    }
+    case AF_UNIX: {
+      auto* a = reinterpret_cast<const sockaddr_un*>(&storage);
+      std::size_t n = size > offsetof(sockaddr_un, sun_path) ? size - offsetof(sockaddr_un, sun_path) : 0;
+      if (n > 0 && a->sun_path[0] == '\0') return "@" + std::string(a->sun_path + 1, n - 1);  // abstract
+      return std::string(a->sun_path, strnlen(a->sun_path, n));
+    }
+    default:
+      return "<address family " + std::to_string(storage.ss_family) + ">";
+  }
+}
+
+sock_address sock_address::from_ip(std::string_view host, unsigned short port) {
+  sock_address out;
+  std::string h(host);
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+  if (::inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    out.size = sizeof(sockaddr_in);
+  } else if (::inet_pton(AF_INET6, h.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    out.size = sizeof(sockaddr_in6);
+  } else {
+    throw std::invalid_argument("sock_address::from_ip: '" + h + "' is not a numeric IPv4 or IPv6 address");
+  }
+  return out;
+}
+
+namespace detail {
+
+int io_awaiter::finish_or_throw(const char* what) const {
+  int r = finish();
+  if (r < 0) throw std::system_error(-r, std::system_category(), std::string(what) + " (fd " + std::to_string(fd_) + ")");
+  return r;
+}
+
+recv_awaiter::recv_awaiter(int fd, std::span<std::byte> buf, int flags) noexcept {
+  kind_ = io_kind::recv;
+  fd_ = fd;
+  buf_ = buf.data();
+  len_ = buf.size();
+  flags_ = static_cast<std::uint32_t>(flags);
+}
+
+send_awaiter::send_awaiter(int fd, std::span<const std::byte> buf, int flags) noexcept {
+  kind_ = io_kind::send;
+  fd_ = fd;
+  buf_ = const_cast<std::byte*>(buf.data());
+  len_ = buf.size();
+  flags_ = static_cast<std::uint32_t>(flags);
+}
+
+accept_awaiter::accept_awaiter(int fd) noexcept {
+  kind_ = io_kind::accept;
+  fd_ = fd;
+  out.peer.size = sizeof(out.peer.storage);
+  addr_ = out.peer.data();
+  addrlen_ = &out.peer.size;
+}
+
+accepted accept_awaiter::await_resume() {
+  out.fd = finish_or_throw("sock_accept");
+  return out;
+}
+
+connect_awaiter::connect_awaiter(int fd, const sock_address& addr) noexcept : target(addr) {
+  kind_ = io_kind::connect;
+  fd_ = fd;
+  addr_ = target.data();
+  addr_size_ = target.size;
+}
+
+void connect_awaiter::await_resume() const {
+  int r = finish();
+  if (r < 0)
+    throw std::system_error(-r, std::system_category(), "connect to " + target.to_string());
+}
+
+poll_awaiter::poll_awaiter(int fd, unsigned events) noexcept {
+  kind_ = io_kind::poll;
+  fd_ = fd;
+  flags_ = events;
+}
+
+}  // namespace detail
+
+task<std::string> sock_recv(int fd, std::size_t max) {
+  std::string out(max, '\0');
+  std::size_t n = co_await sock_recv_into(fd, std::span<char>(out.data(), out.size()));
+  out.resize(n);
+  co_return out;
+}
+
+task<> sock_sendall(int fd, std::span<const std::byte> data) {
+  while (!data.empty()) {
+    std::size_t n = co_await sock_send(fd, data);
+    data = data.subspan(n);
+  }
+}
+
+task<> sock_sendall(int fd, std::string_view data) {
+  co_await sock_sendall(fd, std::as_bytes(std::span<const char>(data.data(), data.size())));
+}
+
+}  // namespace aio

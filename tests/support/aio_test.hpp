@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Runs a test body as a coroutine under aio::run, once per backend, with a
+// watchdog that aborts a hung test with its name instead of hanging ctest.
+//
+//   AIO_TEST_SUITE(sleep_test);
+//   AIO_TEST(sleep_test, wakes_up) { co_await aio::sleep(1ms); }
+//
+// AIO_VTEST runs the body with virtual time (event_loop::set_virtual_time):
+// sleeps and timeouts complete instantly, in order.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "aio/aio.hpp"
+
+namespace aio::test {
+
+/// Runs `body` under aio::run on `kind`, aborting after `limit`.
+void run(backend_kind kind, const std::function<task<>()>& body, bool virtual_time,
+         std::chrono::seconds limit = std::chrono::seconds(60));
+
+struct backend_name {
+  std::string operator()(const testing::TestParamInfo<backend_kind>& info) const {
+    return info.param == backend_kind::uring ? "uring" : "epoll";
+  }
+};
+
+/// A connected pair of non-blocking stream sockets (AF_UNIX), closed on destruction.
+struct socket_pair {
+  int a = -1, b = -1;
+  socket_pair();
+  ~socket_pair();
+  socket_pair(const socket_pair&) = delete;
+};
+
+/// A non-blocking TCP listener on 127.0.0.1:0.
+struct tcp_listener {
+  int fd = -1;
+  sock_address addr;
+  tcp_listener();
+  ~tcp_listener();
+  tcp_listener(const tcp_listener&) = delete;
+};
+
+/// A non-blocking TCP socket (not connected).
+int tcp_socket();
+
+}  // namespace aio::test
+
+#define AIO_TEST_SUITE(suite)                                                             \
+  class suite : public ::testing::TestWithParam<::aio::backend_kind> {};                  \
+  INSTANTIATE_TEST_SUITE_P(backends, suite,                                               \
+                           ::testing::Values(::aio::backend_kind::uring, ::aio::backend_kind::epoll), \
+                           ::aio::test::backend_name{})
+
+#define AIO_TEST_IMPL(suite, name, vt)                                                 \
+  static ::aio::task<> suite##_##name##_body();                                        \
+  TEST_P(suite, name) { ::aio::test::run(GetParam(), &suite##_##name##_body, vt); }    \
+  static ::aio::task<> suite##_##name##_body()
+
+#define AIO_TEST(suite, name) AIO_TEST_IMPL(suite, name, false)
+#define AIO_VTEST(suite, name) AIO_TEST_IMPL(suite, name, true)
+
+// gtest's ASSERT_* use `return`, which coroutines cannot: these end the body with co_return.
+#define CO_ASSERT_TRUE(cond)                                          \
+  if (!(cond)) {                                                      \
+    ADD_FAILURE() << "CO_ASSERT_TRUE(" #cond ") failed";              \
+    co_return;                                                        \
+  }
+#define CO_ASSERT_EQ(a, b)                                            \
+  if (!((a) == (b))) {                                                \
+    EXPECT_EQ(a, b);                                                  \
+    co_return;                                                        \
+  }
