@@ -48,6 +48,13 @@ bool promise_base::cancel(std::string_view msg) {
 }
 
 void promise_base::finish() noexcept {
+  if (must_cancel_ && !exception_) {
+    // Cancelled after its last suspension: it ends cancelled, as in asyncio
+    // (Task.__step cancels a coroutine that returns with _must_cancel set).
+    must_cancel_ = false;
+    exception_ = std::make_exception_ptr(cancelled_error(extras_ ? extras_->cancel_message : std::string()));
+    cancelled_ = true;
+  }
   state_ = task_state::done;
   waiter_ = nullptr;
   event_loop* loop = loop_;

@@ -3,8 +3,12 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <fcntl.h>
 
 #include <condition_variable>
 #include <cstdio>
@@ -78,6 +82,38 @@ tcp_listener::tcp_listener() {
 }
 tcp_listener::~tcp_listener() {
   if (fd >= 0) ::close(fd);
+}
+
+child_process::child_process(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid = ::fork();
+  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (pid == 0) {
+    ::dup2(fds[1], 1);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  out = fds[0];
+}
+
+child_process::~child_process() {
+  if (pid > 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  if (out >= 0) ::close(out);
+}
+
+std::string child_process::read_line() {
+  std::string line;
+  char c;
+  while (::read(out, &c, 1) == 1 && c != '\n') line += c;
+  return line;
 }
 
 }  // namespace aio::test

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "aio/aio.hpp"
 
@@ -48,6 +49,17 @@ struct tcp_listener {
 
 /// A non-blocking TCP socket (not connected).
 int tcp_socket();
+
+/// A child process with its stdout on a pipe; killed and reaped on destruction.
+struct child_process {
+  explicit child_process(const std::vector<std::string>& argv);
+  ~child_process();
+  child_process(const child_process&) = delete;
+  /// Reads one line of the child's stdout (blocking; for start-up handshakes).
+  std::string read_line();
+  int pid = -1;
+  int out = -1;
+};
 
 }  // namespace aio::test
 

@@ -158,10 +158,15 @@ class epoll_backend final : public backend {
     return done;
   }
 
+  // Completes the ops queued when the event arrived, in order, until one is
+  // not ready. Ops queued by completions (a task re-arming at once) wait for
+  // the next event: `events` describes the past, not them.
   int drain(op_queue& q, std::uint32_t events) noexcept {
+    op_queue snapshot = q;
+    q = {};
     int done = 0;
-    while (q.head) {
-      io_op* op = q.head;
+    while (snapshot.head) {
+      io_op* op = snapshot.head;
       int r;
       if (op->kind_ == io_kind::poll) {
         r = static_cast<int>(events & (op->flags_ | EPOLLERR | EPOLLHUP));
@@ -174,10 +179,15 @@ class epoll_backend final : public backend {
         r = perform_io(*op);
         if (r == -EAGAIN) break;
       }
-      q.pop();
+      snapshot.pop();
       op->res_ = r;
       op->complete_(op);
       ++done;
+    }
+    if (snapshot.head) {  // not ready: back to the front, ahead of newer ops
+      snapshot.tail->wait_next_ = q.head;
+      if (!q.tail) q.tail = snapshot.tail;
+      q.head = snapshot.head;
     }
     return done;
   }
