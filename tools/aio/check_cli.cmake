@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: MIT
+# Checks the `aio` command's contract: exit status and output of every kind of
+# invocation, and that a quick tour runs every lesson to the end. Never
+# looks at timings. Run by ctest as aio.cli.
+
+cmake_minimum_required(VERSION 3.25)
+string(ASCII 27 esc)
+
+# expect(<exit status> <regex on stdout+stderr> <args>...)
+function(expect status regex)
+  execute_process(COMMAND ${AIO} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  set(all "${out}${err}")
+  if(NOT rc STREQUAL "${status}")
+    message(SEND_ERROR "aio ${ARGN}: exit status ${rc}, expected ${status}\n${all}")
+  elseif(NOT all MATCHES "${regex}")
+    message(SEND_ERROR "aio ${ARGN}: output does not match '${regex}':\n${all}")
+  else()
+    message(STATUS "ok: aio ${ARGN}")
+  endif()
+  string(FIND "${all}" "${esc}" at)
+  if(NOT at EQUAL -1)
+    message(SEND_ERROR "aio ${ARGN}: ANSI escape codes in output that is not a terminal")
+  endif()
+endfunction()
+
+expect(0 "usage: aio <command>" --help)
+expect(0 "usage: aio <command>" -h)
+expect(0 "usage: aio <command>" tour --help)
+expect(0 "^aio ${VERSION} \\(aiocpp\\)\n$" --version)
+expect(2 "usage: aio <command>")
+expect(2 "unknown command 'frobnicate'" frobnicate)
+expect(2 "unknown option '--frobnicate'" --frobnicate)
+expect(2 "tour: unknown option '--slow'" tour --slow)
+expect(2 "no lesson named 'no-such-lesson'" tour no-such-lesson)
+expect(2 "no lesson named 'no-such-lesson'" tour never-block no-such-lesson)
+expect(2 "--list takes no other argument" tour --list never-block)
+expect(0 "never-block +never block a coroutine" tour --list)
+
+set(never_block_output
+    "== never block a coroutine \\(aio tour never-block\\) ==.*"
+    "20 coroutines each wait 50ms.*"
+    "inside each coroutine +wall time +loop's longest stall\n"
+    " +std::this_thread::sleep_for\\(50ms\\) +[0-9.]+ (s|ms|us) +[0-9.]+ (s|ms|us)\n"
+    " +co_await aio::sleep\\(50ms\\) +[0-9.]+ (s|ms|us) +[0-9.]+ (s|ms|us)\n.*"
+    "aio::sleep finished [0-9.]+x sooner\\..*Why: ")
+string(JOIN "" never_block_regex ${never_block_output})
+expect(0 "${never_block_regex}" tour never-block --quick)
+expect(0 "${never_block_regex}" tour --quick)
