@@ -25,7 +25,7 @@ task_extras& promise_base::extras() {
 std::string promise_base::name() const {
   if (extras_ && !extras_->name.empty()) return extras_->name;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "Task-%p", frame_);
+  std::snprintf(buf, sizeof buf, "Task-%p", continuation_.address());
   return buf;
 }
 

@@ -141,7 +141,7 @@ task_handle<T> spawn(event_loop& loop, task<T> t, std::string name) {
   auto h = t.release();
   auto& p = h.promise();
   p.loop_ = &loop;
-  p.frame_ = h.address();
+  p.continuation_ = h;  // a spawned task keeps its own frame there
   p.state_ = task_state::pending;
   p.resume_ = h;
   p.refs_ = 2;  // the loop's, until it finishes, and the handle's

@@ -15,13 +15,15 @@ namespace aio {
 namespace detail {
 
 /// Sleep state lives in the awaiting frame: a timer node and a cancel hook.
-struct sleep_awaiter : timer_node, waiter {
-  event_loop::time_point when;
+/// Kept small on purpose: it is most of a sleeping task's memory.
+struct sleep_awaiter : waiter, timer_node {  // this order lets the flags sit in timer_node's tail padding
   bool yield_only;
-  promise_base* task = nullptr;
   bool aborted = false;
+  promise_base* task = nullptr;
 
-  sleep_awaiter(event_loop::time_point w, bool yield) noexcept : when(w), yield_only(yield) {
+  sleep_awaiter(event_loop::time_point when, bool yield) noexcept : yield_only(yield) {
+    // The deadline waits in tick_ until add_timer turns it into a wheel tick.
+    tick_ = static_cast<std::uint64_t>(when.time_since_epoch().count());
     fire_ = [](timer_node* t) noexcept { wake(*static_cast<sleep_awaiter*>(t)->task); };
     cancel_ = [](waiter* w) noexcept {
       auto* s = static_cast<sleep_awaiter*>(w);
@@ -35,7 +37,7 @@ struct sleep_awaiter : timer_node, waiter {
   void await_suspend(std::coroutine_handle<> h) {
     task = &enter_wait();
     if (yield_only) task->loop_->schedule(*task);
-    else task->loop_->add_timer(*this, when);
+    else task->loop_->add_timer(*this, event_loop::time_point(event_loop::duration(static_cast<event_loop::duration::rep>(tick_))));
     task->suspend(h, this);
   }
   void await_resume() {

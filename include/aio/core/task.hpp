@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "aio/core/detail/frame_allocator.hpp"
 #include "aio/core/detail/promise.hpp"
 
 namespace aio {
@@ -30,7 +31,11 @@ struct final_awaiter {
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
     promise_base& p = h.promise();
-    if (p.continuation_) {
+    if (p.spawned()) {
+      p.finish();  // may destroy the frame: touch nothing after
+      return std::noop_coroutine();
+    }
+    {
       // Finished inside the awaiter's resume() call: just return to it (see
       // task::awaiter). Otherwise the awaiter is suspended: continue it.
       if (p.inline_) {
@@ -39,8 +44,6 @@ struct final_awaiter {
       }
       return p.continuation_;
     }
-    if (p.spawned()) p.finish();  // may destroy the frame: touch nothing after
-    return std::noop_coroutine();
   }
   void await_resume() const noexcept {}
 };
@@ -71,6 +74,8 @@ class task_promise_storage<void> : public promise_base {
 template <class T>
 class task_promise final : public task_promise_storage<T> {
  public:
+  static void* operator new(std::size_t size) { return allocate_frame(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { deallocate_frame(p, size); }
   task<T> get_return_object() noexcept;
   std::suspend_always initial_suspend() const noexcept { return {}; }
   final_awaiter final_suspend() const noexcept { return {}; }
