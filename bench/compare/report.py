@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: MIT
+"""Runs the core comparison: every workload through aiocpp (core_bench), Python
+asyncio and uvloop (core_bench.py under /usr/bin/python3), in this session on
+this machine, and prints one table with the ratios and the goals.
+
+    /usr/bin/python3 report.py --core-bench build/bench/bench/core_bench [--quick] [--json FILE]
+
+Each figure comes from a fresh process (so RSS figures are not polluted by an
+earlier workload); the aiocpp figure is the median of three runs, the Python
+ones a single run (they take seconds to minutes). --quick shrinks the sizes (the table says which were used).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"  # Debian's: it has python3-uvloop
+
+
+class Workload:
+    """One row: sizes per side, whether higher is better, and the issue's goal."""
+
+    def __init__(self, key, title, unit, higher_is_better, sizes, quick_sizes, goal):
+        self.key = key
+        self.title = title
+        self.unit = unit
+        self.higher_is_better = higher_is_better
+        self.sizes = sizes              # (aiocpp n, python n)
+        self.quick_sizes = quick_sizes
+        self.goal = goal                # (kind, threshold, text): kind is 'vs_asyncio', 'vs_uvloop' or 'absolute'
+
+
+WORKLOADS = [
+    Workload("spawn", "create_task + await trivial coroutine, batches of 10,000", "tasks/s", True,
+             (1_000_000, 1_000_000), (1_000_000, 200_000),
+             [("vs_asyncio", 50, ">= 50x asyncio"), ("vs_uvloop", 25, ">= 25x uvloop")]),
+    Workload("memory", "RSS growth per task suspended in sleep(10 s)", "B/task", False,
+             (1_000_000, 1_000_000), (100_000, 100_000),
+             [("absolute", 256, "<= 256 B/task")]),
+    Workload("sleep_wall", "N concurrent sleep(0.5 s): wall time until all done", "s", False,
+             (1_000_000, 1_000_000), (100_000, 100_000),
+             [("absolute", 0.7, "<= 0.7 s (at 1,000,000)")]),
+    Workload("threadsafe", "call_soon_threadsafe from another thread", "callbacks/s", True,
+             (2_000_000, 500_000), (1_000_000, 100_000),
+             [("vs_asyncio", 10, ">= 10x asyncio")]),
+]
+
+
+def run_json(cmd, timeout):
+    """Runs one benchmark process and returns the JSON object it printed."""
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{' '.join(cmd)} printed no result:\n{proc.stdout}\n{proc.stderr}")
+    result = json.loads(lines[-1])
+    print(f"  {' '.join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd))}: "
+          f"{result['value']:.6g} {result['unit']} ({time.monotonic() - t0:.1f} s)", file=sys.stderr, flush=True)
+    return result
+
+
+def goal_met(goal, w, aio, asyncio_v, uvloop_v):
+    kind, threshold, _ = goal
+    if kind == "absolute":
+        return aio >= threshold if w.higher_is_better else aio <= threshold
+    anchor = asyncio_v if kind == "vs_asyncio" else uvloop_v
+    return aio / anchor >= threshold
+
+
+def fmt(v):
+    if v >= 1e6:
+        return f"{v / 1e6:.2f} M"
+    if v >= 1e4:
+        return f"{v / 1e3:.0f} k"
+    if v >= 100:
+        return f"{v:.0f}"
+    return f"{v:.3g}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--core-bench", required=True, help="path to the core_bench executable")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (see the table)")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--only", nargs="*", choices=[w.key for w in WORKLOADS], help="run only these workloads")
+    args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
+
+    rows = []
+    for w in WORKLOADS:
+        if args.only and w.key not in args.only:
+            continue
+        cpp_n, py_n = w.quick_sizes if args.quick else w.sizes
+        print(f"{w.key}:", file=sys.stderr, flush=True)
+        # aiocpp runs take well under a second: the median of three steadies them.
+        runs = sorted((run_json([args.core_bench, w.key, "--n", str(cpp_n)], 120) for _ in range(3)),
+                      key=lambda r: r["value"])
+        aio = runs[1]
+        asy = run_json([PYTHON, os.path.join(HERE, "core_bench.py"), w.key, "--loop", "asyncio", "--n", str(py_n)], 300)
+        uvl = run_json([PYTHON, os.path.join(HERE, "core_bench.py"), w.key, "--loop", "uvloop", "--n", str(py_n)], 300)
+        a, b, c = aio["value"], asy["value"], uvl["value"]
+        goals = [{"goal": g[2], "met": goal_met(g, w, a, b, c)} for g in w.goal]
+        rows.append({
+            "name": w.key, "title": w.title, "unit": w.unit, "higher_is_better": w.higher_is_better,
+            "aiocpp": a, "asyncio": b, "uvloop": c,
+            "ratio_asyncio": a / b, "ratio_uvloop": a / c,
+            "n_aiocpp": cpp_n, "n_python": py_n, "goals": goals,
+            "details": {"aiocpp": aio, "asyncio": asy, "uvloop": uvl},
+        })
+
+    header = ("| workload | unit | aiocpp | asyncio | uvloop | aiocpp/asyncio | aiocpp/uvloop | sizes (aiocpp / Python) "
+              "| goal | met |")
+    print()
+    print(header)
+    print("|---|---|--:|--:|--:|--:|--:|---|---|---|")
+    for r in rows:
+        goal_text = "; ".join(g["goal"] for g in r["goals"])
+        met_text = "; ".join("yes" if g["met"] else "**NO**" for g in r["goals"])
+        print(f"| {r['name']} | {r['unit']} | {fmt(r['aiocpp'])} | {fmt(r['asyncio'])} | {fmt(r['uvloop'])} "
+              f"| {r['ratio_asyncio']:.3g}x | {r['ratio_uvloop']:.3g}x | {r['n_aiocpp']:,} / {r['n_python']:,} "
+              f"| {goal_text} | {met_text} |")
+    print()
+    print("Ratios are aiocpp / anchor: above 1 is better for rates (tasks/s, switches/s, callbacks/s), "
+          "below 1 is better for costs (B/task, s).")
+    if args.quick:
+        print("--quick: reduced sizes (see the sizes column); sleep_wall's goal is stated for 1,000,000 tasks.")
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+            f.write("\n")
+        print(f"JSON written to {args.json}", file=sys.stderr)
+    # A missed goal is a finding shown in the table, not a failure of the run.
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
