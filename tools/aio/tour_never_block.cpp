@@ -69,6 +69,18 @@ task<measurement> measure(int n, milliseconds d, task<> (*make)(milliseconds)) {
   co_return measurement{wall, longest};
 }
 
+// A round figure for the prose: "10 s", "1.5 s", "100 ms".
+std::string nominal(milliseconds d) {
+  char buf[32];
+  if (d >= 1s && d % 1s == 0ms)
+    std::snprintf(buf, sizeof buf, "%lld s", static_cast<long long>(d / 1s));
+  else if (d >= 1s)
+    std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(d.count()) / 1000);
+  else
+    std::snprintf(buf, sizeof buf, "%lld ms", static_cast<long long>(d.count()));
+  return buf;
+}
+
 constexpr int label_width = 38;
 constexpr int wall_width = 11;
 constexpr int stall_width = 22;
@@ -115,10 +127,10 @@ task<> lesson_main(int n, milliseconds d) {
   paragraph(
       "Why: sleep_for blocks the thread, and that thread is the event loop, so while one coroutine "
       "sleeps no other coroutine (not even the heartbeat) can run and the " +
-      std::to_string(n) + " waits add up to about " + format_duration(d * n) +
+      std::to_string(n) + " waits add up to about " + nominal(d * n) +
       ", whereas aio::sleep suspends only its own coroutine and hands the thread back to the loop, "
       "so the waits overlap and all finish after about " +
-      format_duration(d) + ".");
+      nominal(d) + ".");
   std::printf("\n");
   paragraph(dim(
       "In Python it is the same with time.sleep and asyncio.sleep. The rule: inside a coroutine, "
