@@ -2,7 +2,6 @@
 #pragma once
 // Everything aiocpp offers, in one include.
 
-#include "aio/core/as_completed.hpp"
 #include "aio/core/barrier.hpp"
 #include "aio/core/condition.hpp"
 #include "aio/core/create_task.hpp"
