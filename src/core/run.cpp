@@ -37,7 +37,7 @@ bool sigint_is_default() {
 
 }  // namespace
 
-bool run_main(event_loop& loop, task_handle<> main, bool handle_sigint) {
+bool run_main(event_loop& loop, task_handle<> main, bool handle_sigint, bool shutdown) {
   bool interrupted = false;
   bool sigint = handle_sigint && sigint_is_default();
   if (sigint) {
@@ -56,6 +56,7 @@ bool run_main(event_loop& loop, task_handle<> main, bool handle_sigint) {
     throw;
   }
   if (sigint) loop.remove_signal_handler(SIGINT);
+  if (!shutdown) return interrupted;
 
   // Shutdown, as asyncio.run does: cancel what is left and let it unwind.
   std::vector<task_handle<>> rest;

@@ -184,21 +184,22 @@ TEST(loop_manual, run_forever_stop_and_run_until_complete) {
 
 TEST(loop_manual, destroying_a_loop_with_pending_tasks_cancels_them) {
   bool cancelled = false;
+  auto sleeper = [&]() -> aio::task<> {
+    try {
+      co_await aio::sleep(1h);
+    } catch (const aio::cancelled_error&) {
+      cancelled = true;
+      throw;
+    }
+  };
+  auto body = [&]() -> aio::task<> {
+    (void)aio::create_task(sleeper());
+    co_await aio::sleep(1ms);
+  };
   {
     aio::event_loop loop;
-    auto body = [&]() -> aio::task<> {
-      auto sleeper = [&]() -> aio::task<> {
-        try {
-          co_await aio::sleep(1h);
-        } catch (const aio::cancelled_error&) {
-          cancelled = true;
-          throw;
-        }
-      };
-      (void)aio::create_task(sleeper());
-      co_await aio::sleep(1ms);
-    };
     aio::run_until_complete(loop, body());
+    EXPECT_FALSE(cancelled);  // run_until_complete leaves other tasks alone
   }
   EXPECT_TRUE(cancelled);
 }
@@ -212,4 +213,45 @@ TEST(loop_manual, bad_backend_name_is_a_clear_error) {
     EXPECT_NE(std::string(e.what()).find("kqueue"), std::string::npos);
   }
   ::unsetenv("AIO_BACKEND");
+}
+
+TEST(loop_manual, sigint_during_run_cancels_main_and_raises_keyboard_interrupt) {
+  bool main_saw_cancel = false;
+  auto body = [&]() -> aio::task<> {
+    ::raise(SIGINT);  // aio::run blocked it in this thread and reads it through signalfd
+    try {
+      co_await aio::sleep(std::chrono::hours(1));
+    } catch (const aio::cancelled_error&) {
+      main_saw_cancel = true;
+      throw;
+    }
+  };
+  EXPECT_THROW(aio::run(body()), aio::keyboard_interrupt);
+  EXPECT_TRUE(main_saw_cancel);
+  // The default disposition is back: SIGINT is not left blocked.
+  sigset_t cur;
+  pthread_sigmask(SIG_SETMASK, nullptr, &cur);
+  EXPECT_FALSE(sigismember(&cur, SIGINT));
+}
+
+TEST(loop_manual, awaiting_a_task_of_another_loop_is_an_error) {
+  aio::event_loop other;
+  aio::task_handle<> stuck;
+  auto spawn = [&]() -> aio::task<> {
+    stuck = aio::create_task([]() -> aio::task<> { co_await aio::sleep(std::chrono::hours(1)); }());
+    co_return;
+  };
+  aio::run_until_complete(other, spawn());  // leaves `stuck` pending on `other`
+  EXPECT_FALSE(stuck.done());
+  std::string error;
+  auto body = [&]() -> aio::task<> {
+    try {
+      co_await stuck;
+    } catch (const aio::invalid_state_error& e) {
+      error = e.what();
+    }
+  };
+  aio::run(body());
+  EXPECT_NE(error.find("belongs to another event loop"), std::string::npos) << error;
+  stuck = {};  // `other` cancels it when it is destroyed
 }

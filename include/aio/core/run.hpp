@@ -23,9 +23,9 @@ struct run_options {
 };
 
 namespace detail {
-/// Runs `main` on `loop` until it is done, then cancels and drains the rest.
-/// Returns true if SIGINT interrupted it.
-bool run_main(event_loop& loop, task_handle<> main, bool handle_sigint);
+/// Runs `main` on `loop` until it is done; with `shutdown`, then cancels and
+/// drains the other tasks. Returns true if SIGINT interrupted it.
+bool run_main(event_loop& loop, task_handle<> main, bool handle_sigint, bool shutdown);
 }  // namespace detail
 
 /// Like `loop.run_until_complete(coro)`: runs `t` to completion on `loop`
@@ -38,7 +38,7 @@ T run_until_complete(event_loop& loop, task<T> t) {
   detail::running_loop_ = &loop;  // create_task needs it; run_forever sets it again
   auto h = detail::spawn(loop, std::move(t), "main");
   detail::running_loop_ = nullptr;
-  detail::run_main(loop, h, false);
+  detail::run_main(loop, h, false, false);
   return h.result();
 }
 
@@ -53,7 +53,7 @@ T run(task<T> main, run_options options = {}) {
   detail::running_loop_ = &loop;
   auto h = detail::spawn(loop, std::move(main), "main");
   detail::running_loop_ = nullptr;
-  bool interrupted = detail::run_main(loop, h, options.handle_sigint);
+  bool interrupted = detail::run_main(loop, h, options.handle_sigint, true);
   if (interrupted && h.cancelled()) throw keyboard_interrupt{};
   return h.result();
 }
