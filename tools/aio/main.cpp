@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The `aio` command. Today: `aio tour`, the guide's lessons run live.
-// Exit status: 0 on success, 1 when a lesson fails, 2 for a bad command line.
+// Exit status: 0 on success, 1 when a lesson fails, 2 for a bad command line,
+// 130 when Ctrl-C interrupted a lesson.
 
 #include <algorithm>
 #include <cstdio>

@@ -47,6 +47,9 @@ int run(std::span<const lesson* const> which, const options& opts) {
     heading(*l);
     try {
       l->run(opts);
+    } catch (const keyboard_interrupt&) {
+      std::fprintf(stderr, "\naio tour: interrupted\n");
+      return 130;  // the shell's status for SIGINT
     } catch (const cancelled_error& e) {
       std::fprintf(stderr, "aio tour: lesson '%.*s' was cancelled: %s\n",
                    static_cast<int>(l->name.size()), l->name.data(), e.what());
