@@ -2,6 +2,7 @@
 #pragma once
 // Everything aiocpp offers, in one include.
 
+#include "aio/core/as_completed.hpp"
 #include "aio/core/barrier.hpp"
 #include "aio/core/condition.hpp"
 #include "aio/core/create_task.hpp"
@@ -17,5 +18,6 @@
 #include "aio/core/sleep.hpp"
 #include "aio/core/sock.hpp"
 #include "aio/core/task.hpp"
+#include "aio/core/task_group.hpp"
 #include "aio/core/timeout.hpp"
 #include "aio/core/wait.hpp"
