@@ -250,3 +250,46 @@ AIO_VTEST(gather_test, cancelled_child_raises_cancelled_error) {
   c.cancel();
   EXPECT_THROW(co_await h, aio::cancelled_error);
 }
+
+AIO_VTEST(gather_test, cancel_after_the_wake_up_delivers_the_result) {
+  auto c = aio::create_task(value_after(3, 10ms));
+  std::optional<int> got;
+  bool cancelled_later = false;
+  auto body = [&]() -> aio::task<> {
+    auto [v] = co_await aio::gather(c);
+    got = v;
+    try {
+      co_await aio::sleep(1s);
+    } catch (const aio::cancelled_error&) {
+      cancelled_later = true;
+    }
+  };
+  auto h = aio::create_task(body());
+  auto canceller = [&]() -> aio::task<> {
+    co_await c;  // woken with the gather's awaiter, cancels it before it runs
+    h.cancel();
+  };
+  co_await aio::create_task(canceller());
+  co_await h;
+  EXPECT_EQ(got, 3);
+  EXPECT_TRUE(cancelled_later);
+}
+
+AIO_VTEST(gather_test, return_exceptions_awaiter_cancelled) {
+  bool child_cancelled = false;
+  auto child = [&]() -> aio::task<int> {
+    try {
+      co_await aio::sleep(1s);
+    } catch (const aio::cancelled_error&) {
+      child_cancelled = true;
+      throw;
+    }
+    co_return 1;
+  };
+  auto body = [&]() -> aio::task<> { (void)co_await aio::gather(aio::return_exceptions, child(), value_after(1, 1ms)); };
+  auto h = aio::create_task(body());
+  co_await aio::sleep(5ms);
+  h.cancel();
+  EXPECT_THROW(co_await h, aio::cancelled_error);
+  EXPECT_TRUE(child_cancelled);
+}
