@@ -74,7 +74,9 @@ AIO_VTEST(as_completed_test, timeout_raises_after_the_finished_ones) {
   EXPECT_EQ(first->result(), 10);
   EXPECT_THROW(co_await ready.next(), aio::timeout_error);
   EXPECT_GE(aio::get_running_loop().time() - t0, 50ms);
-  EXPECT_THROW(co_await ready.next(), aio::timeout_error);  // the rest time out too
+  EXPECT_THROW(co_await ready.next(), aio::timeout_error);  // one per unfinished task, as asyncio
+  EXPECT_EQ(ready.remaining(), 0u);
+  EXPECT_FALSE((co_await ready.next()).has_value());
   EXPECT_FALSE(hs[1].done());  // nothing is cancelled
   EXPECT_EQ(co_await hs[1], 100);
   EXPECT_EQ(co_await hs[2], 200);
@@ -149,4 +151,17 @@ AIO_TEST(as_completed_test, destroyed_early_unregisters) {
     auto ready = aio::as_completed(hs, 1s);
   }
   EXPECT_EQ(co_await hs[0], 5);  // finishing does not touch the destroyed object (ASan)
+}
+
+AIO_VTEST(as_completed_test, second_concurrent_next_is_refused) {
+  auto hs = spawn({20});
+  auto ready = aio::as_completed(hs);
+  auto body = [&]() -> aio::task<int> {
+    auto t = co_await ready.next();
+    co_return t ? t->result() : -1;
+  };
+  auto first = aio::create_task(body());
+  co_await aio::sleep(1ms);  // `first` is now waiting in next()
+  EXPECT_THROW(co_await ready.next(), aio::invalid_state_error);
+  EXPECT_EQ(co_await first, 20);
 }

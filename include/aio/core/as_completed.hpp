@@ -44,7 +44,7 @@ class as_completed_queue {
   /// Cancel-safe: a cancelled next() throws cancelled_error and loses no
   /// completion (the next call returns it).
   next_awaiter next() noexcept { return next_awaiter(core_, handles_); }
-  /// Tasks not delivered by next() yet.
+  /// Tasks not delivered by next() yet (a timeout_error counts as a delivery).
   std::size_t remaining() const noexcept { return core_.remaining(); }
 
  private:
@@ -70,8 +70,9 @@ as_completed_queue<T> as_completed(std::vector<task_handle<T>> handles) {
 }
 
 /// Like `asyncio.as_completed(tasks, timeout=…)`: the deadline is counted
-/// from this call; once it passes, next() throws timeout_error for the tasks
-/// not yet finished (those that finished before are still delivered first).
+/// from this call; once it passes, next() throws timeout_error once for each
+/// task not yet finished, then returns nullopt (tasks that finished before
+/// the deadline are still delivered first). Nothing is cancelled.
 template <class T, class Rep, class Period>
 as_completed_queue<T> as_completed(std::vector<task_handle<T>> handles, std::chrono::duration<Rep, Period> timeout) {
   return as_completed_queue<T>(std::move(handles),

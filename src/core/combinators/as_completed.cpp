@@ -63,7 +63,8 @@ void as_completed_core::on_deadline(timer_node* t) noexcept {
 
 std::optional<std::size_t> as_completed_core::take() {
   if (head_ < tail_) return order_[head_++];
-  if (head_ == nodes_.size()) return std::nullopt;
+  if (remaining() == 0) return std::nullopt;
+  ++timeouts_;  // as asyncio: one TimeoutError per task that did not finish in time
   throw timeout_error();
 }
 

@@ -37,7 +37,7 @@ class as_completed_core : timer_node {
   };
 
   /// How many tasks have not been delivered by next() yet.
-  std::size_t remaining() const noexcept { return nodes_.size() - head_; }
+  std::size_t remaining() const noexcept { return nodes_.size() - head_ - timeouts_; }
 
  private:
   struct node : done_node {
@@ -45,7 +45,7 @@ class as_completed_core : timer_node {
     promise_base* task = nullptr;
     bool linked = false;
   };
-  bool ready() const noexcept { return head_ < tail_ || head_ == nodes_.size() || timed_out_; }
+  bool ready() const noexcept { return head_ < tail_ || remaining() == 0 || timed_out_; }
   std::optional<std::size_t> take();
   void push(std::size_t index) noexcept;
   void unlink_all() noexcept;
@@ -56,6 +56,7 @@ class as_completed_core : timer_node {
   std::vector<std::size_t> order_;  // input indices in completion order
   std::size_t head_ = 0;            // next to deliver
   std::size_t tail_ = 0;            // next free slot
+  std::size_t timeouts_ = 0;        // timeout_errors handed out by next()
   event_loop* loop_;
   next_awaiter* waiting_ = nullptr;
   bool timed_out_ = false;
