@@ -27,16 +27,20 @@ aio::task<int> amain() {
   // Three fetches run concurrently: the whole takes ~30 ms, not 60.
   auto t0 = aio::get_running_loop().time();
   auto [a, b, c] = co_await aio::gather(fetch("a", 30ms), fetch("b", 10ms), fetch("c", 20ms));
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(aio::get_running_loop().time() - t0);
-  std::printf("gather: %s %s %s in %lld ms\n", a.c_str(), b.c_str(), c.c_str(), static_cast<long long>(ms.count()));
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(aio::get_running_loop().time() - t0);
+  std::printf("gather: %s %s %s in %lld ms\n", a.c_str(), b.c_str(), c.c_str(),
+              static_cast<long long>(ms.count()));
 
   // A vector of tasks gives a vector of results, in order.
   std::vector<aio::task<int>> jobs;
   for (int i = 1; i <= 5; ++i) jobs.push_back(flaky(i * 2 - 1));  // 1 3 5 7 9
   auto outcomes = co_await aio::gather(aio::return_exceptions, std::move(jobs));
   for (const auto& o : outcomes) {
-    if (o.has_value()) std::printf("  ok     %d\n", o.value());
-    else std::printf("  failed %s\n", aio::describe(o.exception()).c_str());
+    if (o.has_value())
+      std::printf("  ok     %d\n", o.value());
+    else
+      std::printf("  failed %s\n", aio::describe(o.exception()).c_str());
   }
 
   // Without return_exceptions the first failure is raised.

@@ -14,7 +14,8 @@ aio::task<int> value_after(int v, std::chrono::milliseconds d) {
 }
 std::vector<aio::task_handle<int>> spawn(std::initializer_list<int> delays_ms) {
   std::vector<aio::task_handle<int>> hs;
-  for (int d : delays_ms) hs.push_back(aio::create_task(value_after(d, std::chrono::milliseconds(d))));
+  for (int d : delays_ms)
+    hs.push_back(aio::create_task(value_after(d, std::chrono::milliseconds(d))));
   return hs;
 }
 }  // namespace
@@ -147,9 +148,7 @@ AIO_TEST(as_completed_test, empty_and_coroutine_inputs) {
 
 AIO_TEST(as_completed_test, destroyed_early_unregisters) {
   auto hs = spawn({5});
-  {
-    auto ready = aio::as_completed(hs, 1s);
-  }
+  { auto ready = aio::as_completed(hs, 1s); }
   EXPECT_EQ(co_await hs[0], 5);  // finishing does not touch the destroyed object (ASan)
 }
 

@@ -43,7 +43,7 @@ AIO_VTEST(gather_test, handles_and_tasks_mixed) {
   auto [a, b] = co_await aio::gather(h, value_after(8, 1ms));
   EXPECT_EQ(a, 7);
   EXPECT_EQ(b, 8);
-  EXPECT_EQ(h.result(), 7);  // a handle's result is copied, not moved out
+  EXPECT_EQ(h.result(), 7);            // a handle's result is copied, not moved out
   auto [c] = co_await aio::gather(h);  // already done: no suspension needed
   EXPECT_EQ(c, 7);
 }
@@ -135,7 +135,8 @@ AIO_VTEST(gather_test, cancel_on_error_cancels_siblings_and_waits) {
     co_return 0;
   };
   try {
-    co_await aio::gather(aio::cancel_on_error, sibling(), fail_after("boom", 10ms), value_after(1, 1ms));
+    co_await aio::gather(aio::cancel_on_error, sibling(), fail_after("boom", 10ms),
+                         value_after(1, 1ms));
     ADD_FAILURE() << "gather did not throw";
   } catch (const std::runtime_error& e) {
     EXPECT_STREQ(e.what(), "boom");
@@ -159,7 +160,7 @@ AIO_VTEST(gather_test, cancel_on_error_range) {
 AIO_TEST(gather_test, ten_thousand_tasks) {
   std::vector<aio::task<int>> ts;
   ts.reserve(10'000);
-  auto square = [](int i) -> aio::task<int> { co_return i * i; };
+  auto square = [](int i) -> aio::task<int> { co_return i* i; };
   for (int i = 0; i < 10'000; ++i) ts.push_back(square(i));
   auto out = co_await aio::gather(std::move(ts));
   CO_ASSERT_EQ(out.size(), 10'000u);
@@ -179,7 +180,8 @@ AIO_TEST(gather_test, ten_thousand_tasks) {
 
 AIO_VTEST(gather_test, handles_range) {
   std::vector<aio::task_handle<int>> hs;
-  for (int i = 0; i < 5; ++i) hs.push_back(aio::create_task(value_after(i, std::chrono::milliseconds(10 - i))));
+  for (int i = 0; i < 5; ++i)
+    hs.push_back(aio::create_task(value_after(i, std::chrono::milliseconds(10 - i))));
   auto out = co_await aio::gather(hs);
   EXPECT_EQ(out, (std::vector<int>{0, 1, 2, 3, 4}));
 }
@@ -286,7 +288,9 @@ AIO_VTEST(gather_test, return_exceptions_awaiter_cancelled) {
     }
     co_return 1;
   };
-  auto body = [&]() -> aio::task<> { (void)co_await aio::gather(aio::return_exceptions, child(), value_after(1, 1ms)); };
+  auto body = [&]() -> aio::task<> {
+    (void)co_await aio::gather(aio::return_exceptions, child(), value_after(1, 1ms));
+  };
   auto h = aio::create_task(body());
   co_await aio::sleep(5ms);
   h.cancel();

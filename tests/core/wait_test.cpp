@@ -18,7 +18,8 @@ aio::task<int> fail_after(std::chrono::milliseconds d) {
 }
 std::vector<aio::task_handle<int>> spawn(std::initializer_list<int> delays_ms) {
   std::vector<aio::task_handle<int>> hs;
-  for (int d : delays_ms) hs.push_back(aio::create_task(value_after(d, std::chrono::milliseconds(d))));
+  for (int d : delays_ms)
+    hs.push_back(aio::create_task(value_after(d, std::chrono::milliseconds(d))));
   return hs;
 }
 void cancel_all(std::vector<aio::task_handle<int>>& hs) {

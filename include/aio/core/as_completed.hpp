@@ -21,9 +21,12 @@ namespace aio {
 template <class T>
 class as_completed_queue {
  public:
-  as_completed_queue(std::vector<task_handle<T>> handles, std::optional<event_loop::time_point> deadline)
+  /// Starts watching `handles` (see as_completed). invalid_argument for an empty handle.
+  as_completed_queue(std::vector<task_handle<T>> handles,
+                     std::optional<event_loop::time_point> deadline)
       : handles_(std::move(handles)), core_(promises(handles_), deadline) {}
 
+  /// What next() returns; see next().
   struct next_awaiter : detail::as_completed_core::next_awaiter {
     next_awaiter(detail::as_completed_core& c, const std::vector<task_handle<T>>& hs) noexcept
         : detail::as_completed_core::next_awaiter(c), handles(&hs) {}
@@ -74,9 +77,11 @@ as_completed_queue<T> as_completed(std::vector<task_handle<T>> handles) {
 /// task not yet finished, then returns nullopt (tasks that finished before
 /// the deadline are still delivered first). Nothing is cancelled.
 template <class T, class Rep, class Period>
-as_completed_queue<T> as_completed(std::vector<task_handle<T>> handles, std::chrono::duration<Rep, Period> timeout) {
-  return as_completed_queue<T>(std::move(handles),
-                               get_running_loop().time() + std::chrono::ceil<event_loop::duration>(timeout));
+as_completed_queue<T> as_completed(std::vector<task_handle<T>> handles,
+                                   std::chrono::duration<Rep, Period> timeout) {
+  return as_completed_queue<T>(
+      std::move(handles),
+      get_running_loop().time() + std::chrono::ceil<event_loop::duration>(timeout));
 }
 
 /// Like `asyncio.as_completed(coros)`: starts each task (create_task) first.

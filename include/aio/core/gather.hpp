@@ -69,16 +69,20 @@ gather_value_t<T> gather_take(promise_base& p) {
     return {};
   } else {
     T* v = static_cast<task_promise<T>&>(p).value_ptr();
-    if constexpr (Move) return T(std::move(*v));
-    else return T(*v);
+    if constexpr (Move)
+      return T(std::move(*v));
+    else
+      return T(*v);
   }
 }
 
 template <class T, bool Move>
 outcome<T> gather_outcome(promise_base& p) {
   if (p.exception_) return outcome<T>(p.exception_);
-  if constexpr (std::is_void_v<T>) return outcome<void>();
-  else return outcome<T>(gather_take<T, Move>(p));
+  if constexpr (std::is_void_v<T>)
+    return outcome<void>();
+  else
+    return outcome<T>(gather_take<T, Move>(p));
 }
 
 /// The awaitable of gather(a, b, …). Await it once; do not move it once awaited.
@@ -91,8 +95,12 @@ class gather_tuple_awaiter {
   gather_tuple_awaiter(gather_tuple_awaiter&&) noexcept = default;
   gather_tuple_awaiter(const gather_tuple_awaiter&) = delete;
 
-  bool await_ready() const noexcept { return gather_core::all_done(children_.data(), sizeof...(A)); }
-  bool await_suspend(std::coroutine_handle<> h) { return core_.suspend(h, children_.data(), sizeof...(A)); }
+  bool await_ready() const noexcept {
+    return gather_core::all_done(children_.data(), sizeof...(A));
+  }
+  bool await_suspend(std::coroutine_handle<> h) {
+    return core_.suspend(h, children_.data(), sizeof...(A));
+  }
   auto await_resume() {
     core_.check(children_.data(), sizeof...(A));
     return results(std::index_sequence_for<A...>{});
@@ -103,10 +111,12 @@ class gather_tuple_awaiter {
   auto results(std::index_sequence<I...>) {
     if constexpr (M == gather_mode::return_exceptions)
       return std::tuple<outcome<typename gather_arg<A>::value_type>...>(
-          gather_outcome<typename gather_arg<A>::value_type, gather_arg<A>::owned>(children_[I].task())...);
+          gather_outcome<typename gather_arg<A>::value_type, gather_arg<A>::owned>(
+              children_[I].task())...);
     else
       return std::tuple<gather_value_t<typename gather_arg<A>::value_type>...>(
-          gather_take<typename gather_arg<A>::value_type, gather_arg<A>::owned>(children_[I].task())...);
+          gather_take<typename gather_arg<A>::value_type, gather_arg<A>::owned>(
+              children_[I].task())...);
   }
 
   std::array<gather_child, sizeof...(A)> children_;
@@ -122,8 +132,12 @@ class gather_range_awaiter {
   gather_range_awaiter(gather_range_awaiter&&) noexcept = default;
   gather_range_awaiter(const gather_range_awaiter&) = delete;
 
-  bool await_ready() const noexcept { return gather_core::all_done(children_.data(), children_.size()); }
-  bool await_suspend(std::coroutine_handle<> h) { return core_.suspend(h, children_.data(), children_.size()); }
+  bool await_ready() const noexcept {
+    return gather_core::all_done(children_.data(), children_.size());
+  }
+  bool await_suspend(std::coroutine_handle<> h) {
+    return core_.suspend(h, children_.data(), children_.size());
+  }
   auto await_resume() {
     core_.check(children_.data(), children_.size());
     if constexpr (M == gather_mode::return_exceptions) {
@@ -175,8 +189,7 @@ gather_range_awaiter<M, T, false> gather_handles(const std::vector<task_handle<T
 /// argument order. A failure after the awaiter has been resumed is logged as
 /// never retrieved unless a handle to it is awaited. Loop thread only.
 template <class... A>
-  requires(detail::gatherable<A> && ...)
-auto gather(A&&... a) {
+requires(detail::gatherable<A>&&...) auto gather(A&&... a) {
   return detail::gather_tuple_awaiter<detail::gather_mode::propagate, std::remove_cvref_t<A>...>(
       std::forward<A>(a)...);
 }
@@ -186,20 +199,18 @@ auto gather(A&&... a) {
 /// cancelled_error). Throws only cancelled_error, when the awaiting task is
 /// cancelled (children cancelled and awaited first).
 template <class... A>
-  requires(detail::gatherable<A> && ...)
-auto gather(return_exceptions_t, A&&... a) {
-  return detail::gather_tuple_awaiter<detail::gather_mode::return_exceptions, std::remove_cvref_t<A>...>(
-      std::forward<A>(a)...);
+requires(detail::gatherable<A>&&...) auto gather(return_exceptions_t, A&&... a) {
+  return detail::gather_tuple_awaiter<detail::gather_mode::return_exceptions,
+                                      std::remove_cvref_t<A>...>(std::forward<A>(a)...);
 }
 
 /// gather with structured failure handling (no asyncio equivalent): at the
 /// first child failure every other child is cancelled; once all have finished
 /// the first failure is rethrown. Results and cancellation as gather(a, b, …).
 template <class... A>
-  requires(detail::gatherable<A> && ...)
-auto gather(cancel_on_error_t, A&&... a) {
-  return detail::gather_tuple_awaiter<detail::gather_mode::cancel_on_error, std::remove_cvref_t<A>...>(
-      std::forward<A>(a)...);
+requires(detail::gatherable<A>&&...) auto gather(cancel_on_error_t, A&&... a) {
+  return detail::gather_tuple_awaiter<detail::gather_mode::cancel_on_error,
+                                      std::remove_cvref_t<A>...>(std::forward<A>(a)...);
 }
 
 /// Like `asyncio.gather(*coros)`: starts every task (create_task) and returns

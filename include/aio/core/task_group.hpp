@@ -5,11 +5,13 @@
 // other children and the task running the body; every failure comes out
 // together as one exception_group once all children have finished.
 //
-//   co_await aio::with_task_group([&](aio::task_group& tg) -> aio::task<> {   // async with TaskGroup() as tg:
+//   co_await aio::with_task_group([&](aio::task_group& tg) -> aio::task<> {   // async with
+//   TaskGroup() as tg:
 //     tg.create_task(fetch(a));
 //     tg.create_task(fetch(b));
 //     co_return;
-//   });                                                                         // both done (or all cancelled)
+//   });                                                                         // both done (or
+//   all cancelled)
 //
 // The explicit form, for when a lambda is in the way:
 //   aio::task_group tg;  tg.create_task(work());  co_await tg.join();
@@ -74,12 +76,14 @@ class task_group {
   /// (invalid_state_error otherwise).
   join_awaiter join(std::exception_ptr body_error = nullptr) noexcept;
 
-  /// Children still running.
+  /// Children still running (asyncio keeps this private).
   std::size_t size() const noexcept { return running_; }
 
+  /// What join() returns: await it (once) in the group's parent task.
   class join_awaiter : detail::waiter {
    public:
-    join_awaiter(task_group& g, std::exception_ptr body_error) noexcept : group_(&g), body_error_(std::move(body_error)) {}
+    join_awaiter(task_group& g, std::exception_ptr body_error) noexcept
+        : group_(&g), body_error_(std::move(body_error)) {}
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h);
     void await_resume();
@@ -126,7 +130,7 @@ class task_group {
 /// cancelled and its exception joins the exception_group. Returns the body's
 /// result when nothing failed. `body` is kept alive until the group is done.
 template <class F>
-  requires std::is_invocable_v<F&, task_group&>
+requires std::is_invocable_v<F&, task_group&>
 auto with_task_group(F body) -> task<typename std::invoke_result_t<F&, task_group&>::value_type> {
   using R = typename std::invoke_result_t<F&, task_group&>::value_type;
   task_group tg;

@@ -67,7 +67,8 @@ task<wait_result<T>> wait(std::vector<task_handle<T>> handles, return_when when,
 
 /// `wait(handles, timeout)`: all_completed with a timeout.
 template <class T, class Rep, class Period>
-task<wait_result<T>> wait(std::vector<task_handle<T>> handles, std::chrono::duration<Rep, Period> timeout) {
+task<wait_result<T>> wait(std::vector<task_handle<T>> handles,
+                          std::chrono::duration<Rep, Period> timeout) {
   return wait(std::move(handles), all_completed, timeout);
 }
 

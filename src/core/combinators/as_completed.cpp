@@ -69,7 +69,8 @@ std::optional<std::size_t> as_completed_core::take() {
 }
 
 void as_completed_core::next_awaiter::await_suspend(std::coroutine_handle<> h) {
-  if (core_->waiting_) throw invalid_state_error("as_completed: next() is already awaited by another task");
+  if (core_->waiting_)
+    throw invalid_state_error("as_completed: next() is already awaited by another task");
   self_ = &enter_wait();
   cancel_ = &on_cancel;
   core_->waiting_ = this;

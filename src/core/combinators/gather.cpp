@@ -19,8 +19,10 @@ bool gather_core::suspend(std::coroutine_handle<> h, gather_child* c, std::size_
   // first failure is taken in argument order.
   for (std::size_t i = 0; i < n; ++i) {
     promise_base& t = c[i].task();
-    if (!t.done()) ++pending_;
-    else if (t.exception_ && failed_ == SIZE_MAX) failed_ = i;
+    if (!t.done())
+      ++pending_;
+    else if (t.exception_ && failed_ == SIZE_MAX)
+      failed_ = i;
   }
   if (self_->must_cancel_) {
     // A cancel that was pending when we got here cancels the children too.

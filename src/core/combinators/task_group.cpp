@@ -78,7 +78,10 @@ void task_group::adopt(child* c, detail::promise_base& t) noexcept {
 }
 
 void task_group::unlink(child* c) noexcept {
-  if (c->prev) c->prev->next = c->next; else head_ = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    head_ = c->next;
   if (c->next) c->next->prev = c->prev;
   --running_;
 }
@@ -129,7 +132,8 @@ bool task_group::join_awaiter::await_suspend(std::coroutine_handle<> h) {
   task_group& g = *group_;
   if (g.joined_ || g.joiner_) throw invalid_state_error("task_group joined twice");
   self_ = &detail::current_task_or_throw();
-  if (self_ != g.parent_) throw invalid_state_error("task_group must be joined by the task that created it");
+  if (self_ != g.parent_)
+    throw invalid_state_error("task_group must be joined by the task that created it");
   g.exiting_ = true;
   if (body_error_) {
     if (is_cancellation(body_error_)) received_cancel_ = true;
@@ -165,14 +169,16 @@ void task_group::join_awaiter::await_resume() {
   // Whose cancellation was it? The group's own request is taken back; what
   // is left above the count at entry came from outside.
   bool outside = true;
-  if (g.parent_cancel_requested_) outside = self_->uncancel() > g.entry_cancels_ || self_->must_cancel_;
+  if (g.parent_cancel_requested_)
+    outside = self_->uncancel() > g.entry_cancels_ || self_->must_cancel_;
   std::vector<std::exception_ptr> errors = std::move(g.errors_);
   g.errors_.clear();
   if (body_error_ && is_base_error(body_error_)) std::rethrow_exception(body_error_);
   for (const auto& e : errors)
     if (is_base_error(e)) std::rethrow_exception(e);
   if (received_cancel_ && outside) {
-    for (const auto& e : errors) g.report("task_group: child failure discarded, the group was cancelled", e);
+    for (const auto& e : errors)
+      g.report("task_group: child failure discarded, the group was cancelled", e);
     if (body_error_ && is_cancellation(body_error_)) {
       self_->must_cancel_ = false;
       std::rethrow_exception(body_error_);

@@ -15,7 +15,8 @@ namespace aio::detail {
 class as_completed_core : timer_node {
  public:
   /// Watches `tasks` from now on; tasks already done are queued in input order.
-  as_completed_core(std::vector<promise_base*> tasks, std::optional<event_loop::time_point> deadline);
+  as_completed_core(std::vector<promise_base*> tasks,
+                    std::optional<event_loop::time_point> deadline);
   as_completed_core(const as_completed_core&) = delete;
   as_completed_core& operator=(const as_completed_core&) = delete;
   ~as_completed_core();
