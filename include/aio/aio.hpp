@@ -12,6 +12,7 @@
 #include "aio/core/gather.hpp"
 #include "aio/core/lock.hpp"
 #include "aio/core/loop.hpp"
+#include "aio/core/queue.hpp"
 #include "aio/core/run.hpp"
 #include "aio/core/semaphore.hpp"
 #include "aio/core/shield.hpp"
