@@ -73,12 +73,16 @@ event_loop::~event_loop() {
   if (tasks_) {
     event_loop* prev = detail::running_loop_;
     detail::running_loop_ = this;
-    im.closing = true;
     for (detail::promise_base* t = tasks_; t; t = t->task_next_) t->cancel();
     for (int i = 0; tasks_ && i < 100000; ++i) run_once();
     detail::running_loop_ = prev;
     if (tasks_)
       std::fprintf(stderr, "aio: event loop destroyed with %zu task(s) still pending\n", task_count_);
+  }
+  // Higher layers go first (an executor joins its threads), newest first.
+  while (!im.extensions.empty()) {
+    im.extensions.back().second.reset();
+    im.extensions.pop_back();
   }
   // Callbacks never run: drop the loop's references.
   while (ready_head_) {
@@ -343,6 +347,21 @@ void event_loop::call_soon_threadsafe(detail::unique_function fn) {
     while (::write(im.wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
     }
   }
+}
+
+// --- extensions ----------------------------------------------------------------------
+
+loop_extension* event_loop::find_extension(const void* key) const noexcept {
+  for (auto& [k, e] : impl_->extensions)
+    if (k == key) return e.get();
+  return nullptr;
+}
+
+loop_extension& event_loop::add_extension(const void* key, std::unique_ptr<loop_extension> ext) {
+  check_thread("add_extension");
+  if (find_extension(key)) throw invalid_state_error("add_extension: this loop already has that extension");
+  impl_->extensions.emplace_back(key, std::move(ext));
+  return *impl_->extensions.back().second;
 }
 
 // --- exception handler --------------------------------------------------------------

@@ -51,7 +51,6 @@ struct loop_impl {
   event_loop::time_point virtual_now;
   bool running = false;
   bool stopping = false;
-  bool closing = false;
   std::thread::id owner;
   unsigned iteration = 0;
 
@@ -74,6 +73,7 @@ struct loop_impl {
   std::map<int, bool> signal_was_blocked;
 
   std::function<void(event_loop&, const exception_context&)> exception_handler;
+  std::vector<std::pair<const void*, std::unique_ptr<loop_extension>>> extensions;
 
   std::uint64_t tick_ceil(event_loop::time_point t) const noexcept;
   std::uint64_t tick_floor(event_loop::time_point t) const noexcept;

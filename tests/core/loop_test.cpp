@@ -255,3 +255,33 @@ TEST(loop_manual, awaiting_a_task_of_another_loop_is_an_error) {
   EXPECT_NE(error.find("belongs to another event loop"), std::string::npos) << error;
   stuck = {};  // `other` cancels it when it is destroyed
 }
+
+TEST(loop_manual, extensions_close_after_tasks_and_newest_first) {
+  std::vector<std::string> log;
+  struct ext : aio::loop_extension {
+    std::vector<std::string>* log;
+    std::string name;
+    ext(std::vector<std::string>* l, std::string n) : log(l), name(std::move(n)) {}
+    ~ext() override { log->push_back("closed " + name); }
+  };
+  static const int key_a = 0, key_b = 0;
+  auto sleeper = [&]() -> aio::task<> {
+    try {
+      co_await aio::sleep(std::chrono::hours(1));
+    } catch (const aio::cancelled_error&) {
+      log.push_back("task cancelled");
+      throw;
+    }
+  };
+  auto body = [&]() -> aio::task<> {
+    auto& loop = aio::get_running_loop();
+    loop.add_extension(&key_a, std::make_unique<ext>(&log, "a"));
+    loop.add_extension(&key_b, std::make_unique<ext>(&log, "b"));
+    EXPECT_THROW(loop.add_extension(&key_a, std::make_unique<ext>(&log, "again")), aio::invalid_state_error);
+    EXPECT_NE(loop.find_extension(&key_b), nullptr);
+    (void)aio::create_task(sleeper());
+    co_await aio::sleep(0s);
+  };
+  aio::run(body());
+  EXPECT_EQ(log, (std::vector<std::string>{"closed again", "task cancelled", "closed b", "closed a"}));
+}

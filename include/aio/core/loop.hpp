@@ -41,6 +41,14 @@ struct exception_context {
   std::string task_name;  // empty when no task is involved
 };
 
+/// Per-loop state that a higher layer attaches to a loop (the default
+/// executor, the DNS resolver, …). Destroyed when the loop closes: after its
+/// tasks have finished, before its backend closes, newest first.
+class loop_extension {
+ public:
+  virtual ~loop_extension() = default;
+};
+
 namespace detail {
 class promise_base;
 struct callback_node;
@@ -118,6 +126,11 @@ class event_loop {
 
   /// Throws invalid_state_error unless called on the thread that owns this loop.
   void check_thread(const char* what) const;
+
+  /// The extension stored under `key` (any unique address), or nullptr. Loop thread only.
+  loop_extension* find_extension(const void* key) const noexcept;
+  /// Stores `ext` under `key` (replacing none: invalid_state_error if taken). Loop thread only.
+  loop_extension& add_extension(const void* key, std::unique_ptr<loop_extension> ext);
 
   // --- internals used by the awaitables in include/aio/core ---------------
   void schedule(detail::ready_node& n) noexcept {
