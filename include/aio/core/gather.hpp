@@ -185,9 +185,10 @@ gather_range_awaiter<M, T, false> gather_handles(const std::vector<task_handle<T
 /// as in asyncio.
 /// Cancellation: cancelling the awaiting task cancels every child, waits for
 /// all of them, then throws cancelled_error (asyncio does not wait).
+/// A child failing after the gather raised is not reported as "never
+/// retrieved" (asyncio's gather retrieves it too).
 /// Difference: children that finished before the await are looked at in
-/// argument order. A failure after the awaiter has been resumed is logged as
-/// never retrieved unless a handle to it is awaited. Loop thread only.
+/// argument order (their completion order is unknown). Loop thread only.
 template <class... A>
 requires(detail::gatherable<A>&&...) auto gather(A&&... a) {
   return detail::gather_tuple_awaiter<detail::gather_mode::propagate, std::remove_cvref_t<A>...>(

@@ -88,7 +88,13 @@ void gather_core::cancel_children(std::string_view msg) noexcept {
 
 void gather_core::finish() noexcept {
   finished_ = true;
-  for (std::size_t i = 0; i < count_; ++i) children_[i].task().remove_done(children_[i]);
+  for (std::size_t i = 0; i < count_; ++i) {
+    promise_base& t = children_[i].task();
+    t.remove_done(children_[i]);
+    // asyncio's gather retrieves the exceptions of children that fail after
+    // it has raised: they are not reported as "never retrieved" either.
+    t.retrieved_ = true;
+  }
   wake(*self_);
 }
 
