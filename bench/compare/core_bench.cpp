@@ -6,7 +6,8 @@
 //   core_bench <workload> [--n N]
 //
 // Prints one JSON object on stdout: {"workload", "value", "unit", "n", ...}.
-// Workloads: spawn, memory, sleep_wall, threadsafe (see usage()).
+// Workloads: spawn, memory, sleep_wall, pingpong_event, pingpong_queue,
+// threadsafe (see usage()).
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -26,6 +27,8 @@
 
 #include "aio/aio.hpp"
 #include "aio/core/gather.hpp"
+#include "aio/core/event.hpp"
+#include "aio/core/queue.hpp"
 
 namespace {
 
@@ -125,6 +128,51 @@ aio::task<> sleep_wall_workload(std::size_t n) {
                    ", \"cpu_s\": " + std::to_string(cpu_seconds() - cpu0));
 }
 
+// --- 4. ping-pong between two tasks ------------------------------------------
+
+aio::task<> event_server(aio::event& ping, aio::event& pong, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    co_await ping.wait();
+    ping.clear();
+    pong.set();
+  }
+}
+
+aio::task<> pingpong_event_workload(std::size_t n) {
+  aio::event ping;
+  aio::event pong;
+  auto t0 = clock_type::now();
+  auto server = aio::create_task(event_server(ping, pong, n));
+  for (std::size_t i = 0; i < n; ++i) {
+    ping.set();
+    co_await pong.wait();
+    pong.clear();
+  }
+  co_await server;
+  double elapsed = seconds_since(t0);
+  print_result("pingpong_event", 2.0 * static_cast<double>(n) / elapsed, "switches/s", n,
+               "\"seconds\": " + std::to_string(elapsed));
+}
+
+aio::task<> queue_server(aio::queue<std::size_t>& requests, aio::queue<std::size_t>& replies, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) replies.put_nowait(co_await requests.get());
+}
+
+aio::task<> pingpong_queue_workload(std::size_t n) {
+  aio::queue<std::size_t> requests(1);
+  aio::queue<std::size_t> replies(1);
+  auto t0 = clock_type::now();
+  auto server = aio::create_task(queue_server(requests, replies, n));
+  for (std::size_t i = 0; i < n; ++i) {
+    co_await requests.put(i);
+    if (co_await replies.get() != i) throw std::runtime_error("pingpong_queue: wrong reply");
+  }
+  co_await server;
+  double elapsed = seconds_since(t0);
+  print_result("pingpong_queue", 2.0 * static_cast<double>(n) / elapsed, "switches/s", n,
+               "\"seconds\": " + std::to_string(elapsed));
+}
+
 // --- 5. call_soon_threadsafe from another thread -------------------------------
 
 void threadsafe_workload(std::size_t n) {
@@ -151,6 +199,8 @@ int usage() {
                "  spawn       create_task + await of a trivial coroutine, batches of 10,000 (tasks/s)\n"
                "  memory      N tasks suspended in sleep(10 s), then cancelled (RSS bytes per task)\n"
                "  sleep_wall  N concurrent sleep(0.5 s) (seconds until all are done)\n"
+               "  pingpong_event  two tasks alternate through a pair of aio::event (switches/s)\n"
+               "  pingpong_queue  two tasks alternate through two aio::queue of size 1 (switches/s)\n"
                "  threadsafe  N call_soon_threadsafe callbacks from another thread (callbacks/s)\n");
   return 2;
 }
@@ -172,6 +222,8 @@ int main(int argc, char** argv) {
   if (workload == "spawn") aio::run(spawn_workload(n, 10'000), options);
   else if (workload == "memory") aio::run(memory_workload(n), options);
   else if (workload == "sleep_wall") aio::run(sleep_wall_workload(n), options);
+  else if (workload == "pingpong_event") aio::run(pingpong_event_workload(n), options);
+  else if (workload == "pingpong_queue") aio::run(pingpong_queue_workload(n), options);
   else if (workload == "threadsafe") threadsafe_workload(n);
   else return usage();
   return 0;
