@@ -302,3 +302,23 @@ AIO_VTEST(gather_test, return_exceptions_awaiter_cancelled) {
   EXPECT_THROW(co_await h, aio::cancelled_error);
   EXPECT_TRUE(child_cancelled);
 }
+
+AIO_VTEST(gather_test, cancelling_a_gather_of_ten_thousand) {
+  int cancelled = 0;
+  std::vector<aio::task<>> ts;
+  for (int i = 0; i < 10'000; ++i)
+    ts.push_back([](int& c) -> aio::task<> {
+      try {
+        co_await aio::sleep(1s);
+      } catch (const aio::cancelled_error&) {
+        ++c;
+        throw;
+      }
+    }(cancelled));
+  auto body = [&]() -> aio::task<> { co_await aio::gather(std::move(ts)); };
+  auto h = aio::create_task(body());
+  co_await aio::sleep(1ms);
+  h.cancel();
+  EXPECT_THROW(co_await h, aio::cancelled_error);
+  EXPECT_EQ(cancelled, 10'000);
+}

@@ -368,3 +368,26 @@ AIO_VTEST(task_group_test, cancel_pending_when_joining) {
 TEST(task_group_plain, outside_a_task_is_an_error) {
   EXPECT_THROW(aio::task_group{}, aio::invalid_state_error);
 }
+
+AIO_VTEST(task_group_test, many_children_one_failure) {
+  int cancelled = 0;
+  try {
+    co_await aio::with_task_group([&](aio::task_group& tg) -> aio::task<> {
+      for (int i = 0; i < 2000; ++i)
+        tg.create_task([](int& c) -> aio::task<> {
+          try {
+            co_await aio::sleep(1s);
+          } catch (const aio::cancelled_error&) {
+            ++c;
+            throw;
+          }
+        }(cancelled));
+      tg.create_task(fail_after("one", 5ms));
+      co_return;
+    });
+    ADD_FAILURE() << "no exception_group";
+  } catch (const aio::exception_group& g) {
+    EXPECT_EQ(messages(g), (std::vector<std::string>{"one"}));
+  }
+  EXPECT_EQ(cancelled, 2000);
+}
