@@ -25,7 +25,8 @@ aio::task<> worker(std::string name, aio::queue<job>& q, std::chrono::millisecon
     job j = co_await q.get();  // waits while the queue is empty
     co_await aio::sleep(j.cost);
     busy += j.cost;
-    std::printf("%s finished job %d (%lld ms)\n", name.c_str(), j.id, static_cast<long long>(j.cost.count()));
+    std::printf("%s finished job %d (%lld ms)\n", name.c_str(), j.id,
+                static_cast<long long>(j.cost.count()));
     q.task_done();
   }
 }
@@ -36,12 +37,14 @@ aio::task<> amain() {
   const auto start = aio::get_running_loop().time();
 
   std::vector<aio::task_handle<>> workers;
-  for (int i = 0; i < 3; ++i) workers.push_back(aio::create_task(worker("worker-" + std::to_string(i), q, busy)));
+  for (int i = 0; i < 3; ++i)
+    workers.push_back(aio::create_task(worker("worker-" + std::to_string(i), q, busy)));
 
   for (int i = 0; i < 12; ++i) co_await q.put(job{i, std::chrono::milliseconds(10 + (i * 7) % 30)});
 
   co_await q.join();  // every job put has been marked task_done()
-  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(aio::get_running_loop().time() - start);
+  const auto elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(aio::get_running_loop().time() - start);
 
   for (auto& w : workers) w.cancel();
   for (auto& w : workers) {
@@ -51,8 +54,8 @@ aio::task<> amain() {
       // expected: we cancelled it
     }
   }
-  std::printf("3 workers slept %lld ms in total, in %lld ms of wall time\n", static_cast<long long>(busy.count()),
-              static_cast<long long>(elapsed.count()));
+  std::printf("3 workers slept %lld ms in total, in %lld ms of wall time\n",
+              static_cast<long long>(busy.count()), static_cast<long long>(elapsed.count()));
 }
 
 int main() {

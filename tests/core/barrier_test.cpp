@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // aio::barrier: arrival indices, cyclic rounds, tasks arriving while a round
 // drains, reset, abort/broken, and cancellation while filling or blocked.
-#include "aio_test.hpp"
-
 #include <algorithm>
+
+#include "aio_test.hpp"
 
 using namespace std::chrono_literals;
 
@@ -68,7 +68,8 @@ AIO_TEST(barrier_test, rounds_repeat_and_late_arrivals_wait_for_the_drain) {
   co_await c;
   EXPECT_EQ(log.size(), 6u);
   // Nobody runs ahead by a round.
-  for (std::size_t i = 0; i < log.size(); ++i) EXPECT_EQ(log[i].back(), static_cast<char>('0' + i / 2));
+  for (std::size_t i = 0; i < log.size(); ++i)
+    EXPECT_EQ(log[i].back(), static_cast<char>('0' + i / 2));
 }
 
 AIO_TEST(barrier_test, abort_breaks_waiters_and_later_waits) {

@@ -2,11 +2,11 @@
 // Cancellation of queue operations at each suspension point: a waiting get,
 // a waiting put, a join; the woken-then-cancelled races; and cancellation
 // storms proving that no item is lost or delivered twice.
-#include "aio_test.hpp"
-
 #include <algorithm>
 #include <cstdint>
 #include <map>
+
+#include "aio_test.hpp"
 
 using namespace std::chrono_literals;
 
@@ -104,9 +104,9 @@ AIO_TEST(queue_cancel_test, pending_cancel_throws_only_where_the_queue_would_wai
   aio::queue<int> q(1);
   auto body = [&]() -> aio::task<> {
     aio::current_task().cancel();
-    co_await q.put(1);      // room: no suspension, no throw
+    co_await q.put(1);               // room: no suspension, no throw
     EXPECT_EQ(co_await q.get(), 1);  // an item: no suspension, no throw
-    co_await q.get();       // empty: throws, takes nothing
+    co_await q.get();                // empty: throws, takes nothing
   };
   EXPECT_THROW(co_await aio::create_task(body()), aio::cancelled_error);
   q.put_nowait(5);
@@ -190,8 +190,10 @@ AIO_VTEST(queue_cancel_test, getter_cancellation_storm_loses_and_duplicates_noth
       co_await ts[i];
       ++finished;
     } catch (const aio::cancelled_error&) {
-      if (got[i] >= 0) ++cancelled_after_item;
-      else ++cancelled_waiting;
+      if (got[i] >= 0)
+        ++cancelled_after_item;
+      else
+        ++cancelled_waiting;
     } catch (const aio::queue_shut_down&) {
       ++shut;
     }
@@ -224,7 +226,8 @@ AIO_VTEST(queue_cancel_test, putter_cancellation_storm_inserts_only_completed_pu
   std::vector<int> received;
   lcg rng{77};
   int cancels = 0;
-  while (received.size() + static_cast<std::size_t>(cancels) < static_cast<std::size_t>(n) || !q.empty()) {
+  while (received.size() + static_cast<std::size_t>(cancels) < static_cast<std::size_t>(n) ||
+         !q.empty()) {
     switch (rng.next(5)) {
       case 0:
       case 1:
@@ -250,8 +253,10 @@ AIO_VTEST(queue_cancel_test, putter_cancellation_storm_inserts_only_completed_pu
     try {
       co_await ts[i];
     } catch (const aio::cancelled_error&) {
-      if (put_ok[i]) ++cancelled_after_put;
-      else ++cancelled_waiting;
+      if (put_ok[i])
+        ++cancelled_after_put;
+      else
+        ++cancelled_waiting;
     }
   }
   while (!q.empty()) received.push_back(q.get_nowait());

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // aio::lifo_queue and aio::priority_queue, and queue shutdown (Python 3.13).
-#include "aio_test.hpp"
-
 #include <functional>
 #include <memory>
+
+#include "aio_test.hpp"
 
 using namespace std::chrono_literals;
 
@@ -41,7 +41,9 @@ AIO_TEST(queue_kinds_test, priority_queue_returns_the_smallest_first) {
 }
 
 AIO_TEST(queue_kinds_test, priority_queue_with_custom_compare_and_move_only_items) {
-  auto by_value = [](const std::unique_ptr<int>& a, const std::unique_ptr<int>& b) { return *a > *b; };
+  auto by_value = [](const std::unique_ptr<int>& a, const std::unique_ptr<int>& b) {
+    return *a > *b;
+  };
   aio::priority_queue<std::unique_ptr<int>, decltype(by_value)> q(0, by_value);  // largest first
   for (int v : {3, 9, 1, 7}) q.put_nowait(std::make_unique<int>(v));
   std::vector<int> out;

@@ -3,9 +3,9 @@
 // move-only items, task_done/join, and fair hand-off between waiting tasks.
 // Shutdown, lifo/priority queues and cancellation are in queue_cancel_test.cpp
 // and queue_kinds_test.cpp.
-#include "aio_test.hpp"
-
 #include <memory>
+
+#include "aio_test.hpp"
 
 using namespace std::chrono_literals;
 

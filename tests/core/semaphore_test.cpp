@@ -197,8 +197,10 @@ AIO_VTEST(semaphore_test, cancellation_storm_never_leaks_a_permit) {
     seed = seed * 1103515245u + 12345u;
     ts[(seed >> 8) % ts.size()].cancel();
     seed = seed * 1103515245u + 12345u;
-    if (seed & 0x100) co_await aio::sleep(1ms);
-    else co_await yield();
+    if (seed & 0x100)
+      co_await aio::sleep(1ms);
+    else
+      co_await yield();
   }
   int cancelled = 0;
   for (auto& t : ts) {

@@ -27,6 +27,7 @@ class broken_barrier_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Like `asyncio.Barrier`. Loop thread only.
 class barrier {
  public:
   /// Like `asyncio.Barrier(parties)`. Throws std::invalid_argument if parties == 0.
@@ -68,7 +69,7 @@ class barrier {
   detail::wait_list fill_;     // arrived, waiting for the round to complete
   detail::wait_list blocked_;  // arrived while the previous round drains or resets
   std::size_t parties_;
-  std::size_t count_ = 0;      // tasks inside wait() past the block (asyncio's _count)
+  std::size_t count_ = 0;  // tasks inside wait() past the block (asyncio's _count)
   state state_ = state::filling;
 };
 

@@ -18,6 +18,7 @@
 
 namespace aio {
 
+/// Like `asyncio.Condition`. Loop thread only.
 class condition {
  public:
   /// Like `asyncio.Condition()`: a condition with its own lock.

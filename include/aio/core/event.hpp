@@ -15,8 +15,10 @@
 
 namespace aio {
 
+/// Like `asyncio.Event`. Loop thread only.
 class event {
  public:
+  /// Like `asyncio.Event()`: initially not set.
   event() noexcept = default;
   event(const event&) = delete;
   event& operator=(const event&) = delete;

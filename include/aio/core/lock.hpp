@@ -19,11 +19,13 @@
 
 namespace aio {
 
+/// Like `asyncio.Lock`: fair, cancel-safe, not reentrant. Loop thread only.
 class lock {
  public:
   /// RAII holder returned by scoped(); releases the lock when destroyed.
   using guard = detail::sync_guard<lock>;
 
+  /// Like `asyncio.Lock()`: an unlocked lock.
   lock() noexcept = default;
   lock(const lock&) = delete;
   lock& operator=(const lock&) = delete;

@@ -230,7 +230,8 @@ template <class T>
 class queue : public detail::basic_queue<T, detail::ring_storage<T>> {
  public:
   /// Like `asyncio.Queue(maxsize)`: 0 (the default) means unbounded.
-  explicit queue(std::size_t maxsize = 0) : detail::basic_queue<T, detail::ring_storage<T>>(maxsize) {}
+  explicit queue(std::size_t maxsize = 0)
+      : detail::basic_queue<T, detail::ring_storage<T>>(maxsize) {}
 };
 
 /// Like `asyncio.LifoQueue`: last in, first out.
@@ -238,7 +239,8 @@ template <class T>
 class lifo_queue : public detail::basic_queue<T, detail::lifo_storage<T>> {
  public:
   /// Like `asyncio.LifoQueue(maxsize)`: 0 (the default) means unbounded.
-  explicit lifo_queue(std::size_t maxsize = 0) : detail::basic_queue<T, detail::lifo_storage<T>>(maxsize) {}
+  explicit lifo_queue(std::size_t maxsize = 0)
+      : detail::basic_queue<T, detail::lifo_storage<T>>(maxsize) {}
 };
 
 /// Like `asyncio.PriorityQueue`: get() returns the smallest item under

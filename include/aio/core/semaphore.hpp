@@ -18,6 +18,7 @@
 
 namespace aio {
 
+/// Like `asyncio.Semaphore`: fair, cancel-safe. Loop thread only.
 class semaphore {
  public:
   /// RAII holder returned by scoped(); releases its permit when destroyed.

@@ -7,7 +7,8 @@
 namespace aio {
 
 void condition::require_locked(const char* what) const {
-  if (!lock_->locked()) throw invalid_state_error(std::string("condition.") + what + "(): lock is not acquired");
+  if (!lock_->locked())
+    throw invalid_state_error(std::string("condition.") + what + "(): lock is not acquired");
 }
 
 void condition::wake(std::size_t n) noexcept {

@@ -5,6 +5,8 @@
 
 namespace aio::detail {
 
-void throw_task_done_too_many() { throw invalid_state_error("queue.task_done() called too many times"); }
+void throw_task_done_too_many() {
+  throw invalid_state_error("queue.task_done() called too many times");
+}
 
 }  // namespace aio::detail

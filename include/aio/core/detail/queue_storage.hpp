@@ -56,7 +56,9 @@ class ring_storage {
     T* buf = std::allocator<T>().allocate(cap);
     std::size_t moved = 0;
     try {
-      for (; moved < size_; ++moved) ::new (static_cast<void*>(buf + moved)) T(std::move_if_noexcept(buf_[(head_ + moved) & (cap_ - 1)]));
+      for (; moved < size_; ++moved)
+        ::new (static_cast<void*>(buf + moved))
+            T(std::move_if_noexcept(buf_[(head_ + moved) & (cap_ - 1)]));
     } catch (...) {
       for (std::size_t i = 0; i < moved; ++i) buf[i].~T();
       std::allocator<T>().deallocate(buf, cap);
