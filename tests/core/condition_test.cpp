@@ -190,3 +190,35 @@ AIO_VTEST(condition_test, wait_under_timeout_holds_the_lock_afterwards) {
   EXPECT_EQ(c.waiting(), 0u);
   c.release();
 }
+
+AIO_TEST(condition_test, cancelled_wait_for_holds_the_lock_and_leaves_no_waiter) {
+  aio::condition c;
+  bool held = false;
+  int checks = 0;
+  auto waiter = [&]() -> aio::task<> {
+    auto g = co_await c.scoped();
+    try {
+      co_await c.wait_for([&] {
+        ++checks;
+        return false;
+      });
+    } catch (const aio::cancelled_error&) {
+      held = c.locked();
+      throw;
+    }
+  };
+  auto t = aio::create_task(waiter());
+  co_await yield();
+  {
+    auto g = co_await c.scoped();
+    c.notify();  // a spurious wake-up: the predicate is checked again
+  }
+  co_await yield(2);
+  EXPECT_EQ(checks, 2);
+  EXPECT_EQ(c.waiting(), 1u);
+  t.cancel();
+  EXPECT_THROW(co_await t, aio::cancelled_error);
+  EXPECT_TRUE(held);
+  EXPECT_FALSE(c.locked());
+  EXPECT_EQ(c.waiting(), 0u);
+}

@@ -202,3 +202,46 @@ AIO_TEST(lock_test, many_tasks_increment_under_the_lock) {
   EXPECT_EQ(counter, 1000);
   EXPECT_FALSE(l.locked());
 }
+
+AIO_VTEST(lock_test, cancellation_storm_keeps_mutual_exclusion_and_never_leaks) {
+  aio::lock l;
+  int inside = 0, peak = 0, finished = 0;
+  auto worker = [&](int delay_ms) -> aio::task<> {
+    auto g = co_await l.scoped();
+    peak = std::max(peak, ++inside);
+    try {
+      co_await aio::sleep(std::chrono::milliseconds(delay_ms));
+    } catch (const aio::cancelled_error&) {
+      --inside;
+      throw;
+    }
+    --inside;
+    ++finished;
+  };
+  std::vector<aio::task_handle<>> ts;
+  for (int i = 0; i < 200; ++i) ts.push_back(aio::create_task(worker(i % 2)));
+  std::uint32_t seed = 99;
+  for (int round = 0; round < 80; ++round) {
+    seed = seed * 1103515245u + 12345u;
+    ts[(seed >> 8) % ts.size()].cancel();
+    seed = seed * 1103515245u + 12345u;
+    if (seed & 0x100)
+      co_await aio::sleep(1ms);
+    else
+      co_await yield();
+  }
+  int cancelled = 0;
+  for (auto& t : ts) {
+    try {
+      co_await t;
+    } catch (const aio::cancelled_error&) {
+      ++cancelled;
+    }
+  }
+  EXPECT_GT(cancelled, 0);
+  EXPECT_EQ(finished + cancelled, 200);
+  EXPECT_EQ(peak, 1);
+  EXPECT_EQ(inside, 0);
+  EXPECT_FALSE(l.locked());
+  EXPECT_EQ(l.waiting(), 0u);
+}
