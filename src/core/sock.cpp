@@ -17,12 +17,19 @@ std::string sock_address::to_string() const {
     case AF_INET: {
       auto* a = reinterpret_cast<const sockaddr_in*>(&storage);
       ::inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
-      return std::string(buf) + ":" + std::to_string(ntohs(a->sin_port));
+      std::string out(buf);
+      out += ':';
+      out += std::to_string(ntohs(a->sin_port));
+      return out;
     }
     case AF_INET6: {
       auto* a = reinterpret_cast<const sockaddr_in6*>(&storage);
       ::inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
-      return "[" + std::string(buf) + "]:" + std::to_string(ntohs(a->sin6_port));
+      std::string out("[");
+      out += buf;
+      out += "]:";
+      out += std::to_string(ntohs(a->sin6_port));
+      return out;
     }
     case AF_UNIX: {
       auto* a = reinterpret_cast<const sockaddr_un*>(&storage);

@@ -109,6 +109,16 @@ std::size_t timer_wheel::advance(std::uint64_t now) noexcept {
     if (level < 0 || *when > now) break;
     elapsed_ = *when;
     auto slot = static_cast<std::uint8_t>((*when >> (level * bits_per_level)) & slot_mask);
+    if (level == 0) {
+      // Every timer here is due: fire in place, one at a time, so that a fire
+      // that cancels a neighbour (a timeout cancelling a sleep) finds it linked.
+      while (timer_node* n = wheel_[0][slot].head) {
+        remove(*n);
+        n->fire_(n);
+        ++fired;
+      }
+      continue;
+    }
     slot_list l = wheel_[level][slot];
     wheel_[level][slot] = {};
     occupied_[level] &= ~(std::uint64_t{1} << slot);
