@@ -22,3 +22,7 @@
 #include "aio/core/task_group.hpp"
 #include "aio/core/timeout.hpp"
 #include "aio/core/wait.hpp"
+#include "aio/exec/concurrent_future.hpp"
+#include "aio/exec/run_in_executor.hpp"
+#include "aio/exec/thread_pool_executor.hpp"
+#include "aio/exec/to_thread.hpp"
