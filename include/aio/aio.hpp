@@ -26,3 +26,4 @@
 #include "aio/exec/run_in_executor.hpp"
 #include "aio/exec/thread_pool_executor.hpp"
 #include "aio/exec/to_thread.hpp"
+#include "aio/debug/blocking_detector.hpp"

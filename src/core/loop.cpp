@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "aio/core/loop.hpp"
 
+#include <linux/futex.h>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -64,6 +66,7 @@ event_loop::event_loop(loop_options options) : impl_(std::make_unique<loop_impl>
   if (im.wake_fd < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
   im.arm_wake();
   sigemptyset(&im.signal_mask);
+  if (auto* hook = detail::loop_created_hook.load(std::memory_order_acquire)) hook(*this);
 }
 
 event_loop::~event_loop() {
@@ -147,17 +150,21 @@ void event_loop::run_forever() {
   im.running = true;
   struct restore {
     loop_impl& im;
+    event_loop& loop;
     ~restore() {
+      loop.progress_.idle.fetch_or(detail::loop_progress::not_running, std::memory_order_release);
       im.running = false;
       im.stopping = false;
       detail::running_loop_ = nullptr;
     }
-  } guard{im};
+  } guard{im, *this};
+  leave_idle(detail::loop_progress::not_running);
   while (!im.stopping) run_once();
 }
 
 void event_loop::run_once() {
   auto& im = *impl_;
+  progress_.bump();
   if (ready_head_) {
     // Busy: poll I/O without waiting, and not on every iteration, so that
     // CPU-bound task switching makes no system call per switch.
@@ -175,8 +182,15 @@ void event_loop::run_once() {
     if (im.virtual_time && next) {
       im.io->poll(0);
       if (!ready_head_ && timeout > 0) im.virtual_now = im.tick_time(*next);
+    } else if (timeout == 0) {
+      im.io->poll(0);
     } else {
+      // Waiting is not stalling: tell the watchdog, which then sleeps too.
+      if (progress_.stalled.load(std::memory_order_relaxed)) end_stall();
+      progress_.idle.fetch_or(detail::loop_progress::in_poller, std::memory_order_release);
       im.io->poll(timeout);
+      leave_idle(detail::loop_progress::in_poller);
+      progress_.bump();
     }
   }
   if (im.timers.size()) im.timers.advance(im.tick_floor(time()));
@@ -188,9 +202,23 @@ void event_loop::run_ready() {
   ready_head_ = ready_tail_ = nullptr;
   while (n) {
     detail::ready_node* next = n->ready_next_;
+    progress_.bump();
     n->run_(n);
+    if (progress_.stalled.load(std::memory_order_relaxed)) [[unlikely]]
+      end_stall();
     n = next;
   }
+}
+
+void event_loop::leave_idle(std::uint32_t why) noexcept {
+  constexpr auto watched = detail::loop_progress::watched;
+  if (progress_.idle.fetch_and(~(why | watched), std::memory_order_acq_rel) & watched)
+    ::syscall(SYS_futex, &progress_.idle, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+void event_loop::end_stall() noexcept {
+  progress_.stalled.store(false, std::memory_order_relaxed);
+  if (progress_.on_stall_end) progress_.on_stall_end(*this);
 }
 
 // --- timers and I/O -------------------------------------------------------------

@@ -8,6 +8,7 @@
 // through `call_soon_threadsafe`. Most programs never name the loop: they call
 // `aio::run(main())` and use the free functions (create_task, sleep, …).
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -54,6 +55,31 @@ class promise_base;
 struct callback_node;
 struct loop_impl;
 inline thread_local event_loop* running_loop_ = nullptr;
+
+/// What a loop publishes for a blocking detector on another thread
+/// (aiocpp::debug's watchdog). The loop thread is the only writer of `steps`;
+/// a step costs it one relaxed store and one relaxed load, no clock read.
+struct loop_progress {
+  /// Bumped before every ready-queue step, at every iteration, and on return
+  /// from the poller: a value that stays put means the loop is stuck.
+  std::atomic<std::uint64_t> steps{0};
+  /// Why the loop cannot be stalled now: `in_poller` (waiting for I/O or a
+  /// timer), `not_running` (outside run_forever). `watched` is the watchdog's
+  /// bit: it sleeps on this word (a futex) and the loop wakes it when it clears.
+  static constexpr std::uint32_t in_poller = 1, not_running = 2, watched = 4;
+  std::atomic<std::uint32_t> idle{not_running};
+  /// Set by the watchdog when the current step overran its threshold: the
+  /// loop calls `on_stall_end` (on its own thread) once the step is over.
+  std::atomic<bool> stalled{false};
+  void (*on_stall_end)(event_loop&) noexcept = nullptr;
+
+  void bump() noexcept { steps.store(steps.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+};
+
+/// Called at the end of every event_loop constructor, on the loop's thread,
+/// when set: how a linked aiocpp::debug turns its detector on for every loop
+/// (AIO_SLOW_STEP_MS) without core depending on it.
+inline std::atomic<void (*)(event_loop&) noexcept> loop_created_hook{nullptr};
 }  // namespace detail
 
 /// A callback scheduled with call_soon / call_later / call_at.
@@ -151,9 +177,13 @@ class event_loop {
   void unlink_task(detail::promise_base& t) noexcept;
   detail::promise_base* first_task() const noexcept { return tasks_; }
   std::size_t task_count() const noexcept { return task_count_; }
+  /// The counters a blocking detector watches (aiocpp::debug). Any thread may read them.
+  detail::loop_progress& progress() noexcept { return progress_; }
 
  private:
   void run_ready();
+  void end_stall() noexcept;
+  void leave_idle(std::uint32_t why) noexcept;
 
   detail::ready_node* ready_head_ = nullptr;
   detail::ready_node* ready_tail_ = nullptr;
@@ -161,6 +191,7 @@ class event_loop {
   detail::promise_base* tasks_ = nullptr;
   std::size_t task_count_ = 0;
   std::unique_ptr<detail::loop_impl> impl_;
+  detail::loop_progress progress_;
 };
 
 /// The loop running on this thread. Like `asyncio.get_running_loop()`.

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+// What the watchdog must not report (an idle loop, many short steps), its
+// rate limit, and its API: enable/disable, options, AIO_SLOW_STEP_MS.
+// ("thread" in the suite name: `ctest -R thread` runs these under TSan.)
+
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+#include "reports.hpp"
+
+using namespace std::chrono_literals;
+using kind = aio::debug::stall_report::kind;
+
+AIO_TEST_SUITE(quiet_thread_test);
+
+namespace {
+
+[[gnu::noinline]] void block_for(std::chrono::milliseconds d) {
+  std::this_thread::sleep_for(d);
+  asm volatile("" ::: "memory");
+}
+
+[[gnu::noinline]] void burn(std::chrono::microseconds d) {
+  const auto end = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < end) {
+  }
+}
+
+}  // namespace
+
+AIO_TEST(quiet_thread_test, idle_loop_is_never_reported) {
+  aio::test::report_log log;
+  auto& loop = aio::get_running_loop();
+  aio::test::detector_guard guard{loop};
+  aio::debug::enable_blocking_detector(loop, {.threshold = 20ms, .logger = log.logger()});
+  co_await aio::sleep(500ms);  // 25 thresholds of waiting in the poller
+  auto sleeper = [](std::chrono::milliseconds d) -> aio::task<> { co_await aio::sleep(d); };
+  co_await aio::gather(sleeper(100ms), sleeper(150ms), sleeper(200ms));
+  EXPECT_TRUE(log.all().empty());
+  EXPECT_EQ(aio::debug::blocking_detector_stats_of(loop).stalls, 0u);
+}
+
+AIO_TEST(quiet_thread_test, many_short_steps_are_never_reported) {
+  aio::test::report_log log;
+  auto& loop = aio::get_running_loop();
+  aio::test::detector_guard guard{loop};
+  // A generous threshold: the machine may preempt the loop thread, and that is a stall too.
+  aio::debug::enable_blocking_detector(loop, {.threshold = 250ms, .logger = log.logger()});
+  long steps = 0;
+  auto worker = [&steps]() -> aio::task<> {
+    const auto end = std::chrono::steady_clock::now() + 600ms;  // busy for 2.4 thresholds
+    while (std::chrono::steady_clock::now() < end) {
+      burn(200us);
+      ++steps;
+      co_await aio::sleep(0ms);
+    }
+  };
+  co_await aio::gather(worker(), worker(), worker());
+  EXPECT_GT(steps, 100);
+  EXPECT_TRUE(log.all().empty()) << log.all().front().text();
+  EXPECT_EQ(aio::debug::blocking_detector_stats_of(loop).stalls, 0u);
+}
+
+AIO_TEST(quiet_thread_test, rate_limit_holds) {
+  aio::test::report_log log;
+  auto& loop = aio::get_running_loop();
+  aio::test::detector_guard guard{loop};
+  aio::debug::enable_blocking_detector(loop, {.threshold = 10ms, .max_reports_per_minute = 3, .logger = log.logger()});
+  for (int i = 0; i < 4; ++i) {
+    block_for(60ms);  // reports at 10, 20, 40 ms, then a summary: 4 reports each
+    co_await aio::sleep(1ms);
+  }
+  for (int i = 0; i < 300 && aio::debug::blocking_detector_stats_of(loop).stalls < 4; ++i) co_await aio::sleep(10ms);
+  co_await aio::sleep(100ms);  // the last summary
+  auto stats = aio::debug::blocking_detector_stats_of(loop);
+  EXPECT_EQ(stats.stalls, 4u);
+  EXPECT_EQ(stats.reports, 3u);
+  EXPECT_EQ(log.all().size(), 3u);
+  EXPECT_GE(stats.suppressed, 4u);
+}
+
+AIO_TEST(quiet_thread_test, suppressed_reports_are_counted_in_the_next_one) {
+  aio::test::report_log log;
+  auto& loop = aio::get_running_loop();
+  aio::test::detector_guard guard{loop};
+  aio::debug::enable_blocking_detector(loop, {.threshold = 10ms, .max_reports_per_minute = 0, .logger = log.logger()});
+  block_for(50ms);
+  co_await aio::sleep(1ms);
+  for (int i = 0; i < 300 && aio::debug::blocking_detector_stats_of(loop).suppressed < 2; ++i) co_await aio::sleep(10ms);
+  EXPECT_TRUE(log.all().empty());
+  EXPECT_EQ(aio::debug::blocking_detector_stats_of(loop).stalls, 1u);
+  EXPECT_GE(aio::debug::blocking_detector_stats_of(loop).suppressed, 2u);
+  aio::debug::stall_report r;
+  r.suppressed = 5;
+  EXPECT_NE(r.text().find("5 earlier report(s) dropped"), std::string::npos);
+}
+
+AIO_TEST(quiet_thread_test, disable_stops_reports_and_enable_replaces) {
+  aio::test::report_log first, second;
+  auto& loop = aio::get_running_loop();
+  aio::test::detector_guard guard{loop};
+  EXPECT_FALSE(aio::debug::blocking_detector_enabled(loop));
+  EXPECT_FALSE(aio::debug::disable_blocking_detector(loop));
+  EXPECT_EQ(aio::debug::blocking_detector_stats_of(loop).stalls, 0u);
+  aio::debug::enable_blocking_detector(loop, {.threshold = 20ms, .logger = first.logger()});
+  EXPECT_TRUE(aio::debug::blocking_detector_enabled(loop));
+  aio::debug::enable_blocking_detector(loop, {.threshold = 20ms, .logger = second.logger()});
+  block_for(80ms);
+  CO_ASSERT_TRUE(co_await second.wait_for(kind::slow_step, 1));
+  EXPECT_TRUE(first.all().empty());
+  EXPECT_TRUE(aio::debug::disable_blocking_detector(loop));
+  EXPECT_FALSE(aio::debug::blocking_detector_enabled(loop));
+  const auto before = second.all().size();
+  block_for(80ms);
+  co_await aio::sleep(50ms);
+  EXPECT_EQ(second.all().size(), before);
+  EXPECT_EQ(aio::debug::blocking_detector_stats_of(loop).stalls, 0u);
+}
+
+AIO_TEST(quiet_thread_test, bad_options_and_wrong_thread_are_errors) {
+  auto& loop = aio::get_running_loop();
+  EXPECT_THROW(aio::debug::enable_blocking_detector(loop, {.threshold = 0ms}), std::invalid_argument);
+  EXPECT_THROW(aio::debug::enable_blocking_detector(loop, {.signal = SIGRTMAX + 1}), std::system_error);
+  EXPECT_FALSE(aio::debug::blocking_detector_enabled(loop));
+  bool threw = false;
+  std::thread other([&] {
+    try {
+      aio::debug::enable_blocking_detector(loop);
+    } catch (const aio::invalid_state_error&) {
+      threw = true;
+    }
+  });
+  other.join();
+  EXPECT_TRUE(threw);
+  co_return;
+}
+
+AIO_TEST(quiet_thread_test, a_throwing_logger_does_not_stop_the_detector) {
+  auto& loop = aio::get_running_loop();
+  aio::test::detector_guard guard{loop};
+  std::atomic<int> calls{0};
+  aio::debug::enable_blocking_detector(
+      loop, {.threshold = 10ms, .logger = [&calls](const aio::debug::stall_report&) {
+               ++calls;
+               throw std::runtime_error("logger failed");
+             }});
+  block_for(40ms);
+  co_await aio::sleep(1ms);
+  block_for(40ms);
+  co_await aio::sleep(1ms);
+  for (int i = 0; i < 300 && aio::debug::blocking_detector_stats_of(loop).stalls < 2; ++i) co_await aio::sleep(10ms);
+  EXPECT_EQ(aio::debug::blocking_detector_stats_of(loop).stalls, 2u);
+  EXPECT_GE(calls.load(), 2);
+}
+
+TEST(quiet_thread_env_test, slow_step_ms_parsing) {
+  ::unsetenv("AIO_SLOW_STEP_MS");
+  EXPECT_EQ(aio::debug::slow_step_threshold_from_env(), 0ms);
+  ::setenv("AIO_SLOW_STEP_MS", "75", 1);
+  EXPECT_EQ(aio::debug::slow_step_threshold_from_env(), 75ms);
+  ::setenv("AIO_SLOW_STEP_MS", "0", 1);
+  EXPECT_EQ(aio::debug::slow_step_threshold_from_env(), 0ms);
+  ::setenv("AIO_SLOW_STEP_MS", "fast", 1);
+  EXPECT_EQ(aio::debug::slow_step_threshold_from_env(), 0ms);
+  ::setenv("AIO_SLOW_STEP_MS", "-5", 1);
+  EXPECT_EQ(aio::debug::slow_step_threshold_from_env(), 0ms);
+  ::unsetenv("AIO_SLOW_STEP_MS");
+}
+
+TEST(quiet_thread_env_test, slow_step_ms_turns_the_detector_on_for_every_loop) {
+  auto enabled = []() -> aio::task<bool> {
+    co_return aio::debug::blocking_detector_enabled(aio::get_running_loop());
+  };
+  ::setenv("AIO_SLOW_STEP_MS", "100", 1);
+  EXPECT_TRUE(aio::run(enabled(), {.handle_sigint = false}));
+  ::setenv("AIO_SLOW_STEP_MS", "0", 1);
+  EXPECT_FALSE(aio::run(enabled(), {.handle_sigint = false}));
+  ::unsetenv("AIO_SLOW_STEP_MS");
+  EXPECT_FALSE(aio::run(enabled(), {.handle_sigint = false}));
+}
