@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
-"""Runs the core comparison: every workload through aiocpp (core_bench), Python
-asyncio and uvloop (core_bench.py under /usr/bin/python3), in this session on
-this machine, and prints one table with the ratios and the goals.
+"""Runs the core (or exec) comparison: every workload through aiocpp
+(core_bench / exec_bench), Python asyncio and uvloop (core_bench.py /
+exec_bench.py under /usr/bin/python3), in this session on this machine, and
+prints one table with the ratios and the goals.
 
     /usr/bin/python3 report.py --core-bench build/bench/bench/core_bench [--quick] [--json FILE]
+    /usr/bin/python3 report.py --exec-bench build/bench/bench/exec_bench [--quick] [--json FILE]
 
 Each figure comes from a fresh process (so RSS figures are not polluted by an
 earlier workload); the aiocpp figure is the median of three runs, the Python
@@ -56,6 +58,17 @@ WORKLOADS = [
 ]
 
 
+# ./scripts/bench exec: to_thread round trips of a trivial function.
+EXEC_WORKLOADS = [
+    Workload("to_thread_seq", "one coroutine awaits to_thread(trivial) in a row (round-trip latency)", "calls/s",
+             True, (1_000_000, 50_000), (200_000, 20_000),
+             [("vs_asyncio", 10, ">= 10x asyncio")]),
+    Workload("to_thread_concurrent", "64 coroutines each await to_thread(trivial) in a row", "calls/s", True,
+             (2_000_000, 200_000), (500_000, 50_000),
+             [("vs_asyncio", 10, ">= 10x asyncio")]),
+]
+
+
 def run_json(cmd, timeout):
     """Runs one benchmark process and returns the JSON object it printed."""
     t0 = time.monotonic()
@@ -91,26 +104,33 @@ def fmt(v):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--core-bench", required=True, help="path to the core_bench executable")
+    area = parser.add_mutually_exclusive_group(required=True)
+    area.add_argument("--core-bench", help="path to the core_bench executable")
+    area.add_argument("--exec-bench", help="path to the exec_bench executable (./scripts/bench exec)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (see the table)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    parser.add_argument("--only", nargs="*", choices=[w.key for w in WORKLOADS], help="run only these workloads")
+    parser.add_argument("--only", nargs="*", choices=[w.key for w in WORKLOADS + EXEC_WORKLOADS],
+                        help="run only these workloads")
     args = parser.parse_args()
+    if args.exec_bench:
+        workloads, bench, script = EXEC_WORKLOADS, args.exec_bench, "exec_bench.py"
+    else:
+        workloads, bench, script = WORKLOADS, args.core_bench, "core_bench.py"
     sys.stdout.reconfigure(line_buffering=True)
     start_load = " ".join(f"{x:.2f}" for x in os.getloadavg())
 
     rows = []
-    for w in WORKLOADS:
+    for w in workloads:
         if args.only and w.key not in args.only:
             continue
         cpp_n, py_n = w.quick_sizes if args.quick else w.sizes
         print(f"{w.key}:", file=sys.stderr, flush=True)
         # aiocpp runs take well under a second: the median of three steadies them.
-        runs = sorted((run_json([args.core_bench, w.key, "--n", str(cpp_n)], 120) for _ in range(3)),
+        runs = sorted((run_json([bench, w.key, "--n", str(cpp_n)], 120) for _ in range(3)),
                       key=lambda r: r["value"])
         aio = runs[1]
-        asy = run_json([PYTHON, os.path.join(HERE, "core_bench.py"), w.key, "--loop", "asyncio", "--n", str(py_n)], 300)
-        uvl = run_json([PYTHON, os.path.join(HERE, "core_bench.py"), w.key, "--loop", "uvloop", "--n", str(py_n)], 300)
+        asy = run_json([PYTHON, os.path.join(HERE, script), w.key, "--loop", "asyncio", "--n", str(py_n)], 300)
+        uvl = run_json([PYTHON, os.path.join(HERE, script), w.key, "--loop", "uvloop", "--n", str(py_n)], 300)
         a, b, c = aio["value"], asy["value"], uvl["value"]
         # sleep_wall's goal is a wall time at 1,000,000 tasks: it says nothing at another size.
         comparable = w.key != "sleep_wall" or cpp_n == w.sizes[0]
@@ -144,7 +164,7 @@ def main():
               f"| {r['ratio_asyncio']:.3g}x | {r['ratio_uvloop']:.3g}x | {r['n_aiocpp']:,} / {r['n_python']:,} "
               f"| {goal_text} | {met_text} |")
     print()
-    print("Ratios are aiocpp / anchor: above 1 is better for rates (tasks/s, switches/s, callbacks/s), "
+    print("Ratios are aiocpp / anchor: above 1 is better for rates (tasks/s, switches/s, callbacks/s, calls/s), "
           "below 1 is better for costs (B/task, s).")
     for r in rows:
         if r["name"] == "sleep_wall":
