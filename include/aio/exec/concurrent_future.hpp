@@ -30,6 +30,7 @@ namespace aio {
 template <class R>
 class concurrent_future {
  public:
+  /// An empty future (valid() is false), to assign to later.
   concurrent_future() noexcept = default;
   /// Adopts one reference to `j`.
   explicit concurrent_future(detail::job<R>* j) noexcept : j_(j) {}
@@ -43,6 +44,8 @@ class concurrent_future {
   }
   ~concurrent_future() { reset(); }
 
+  /// False for a default-constructed or moved-from future; the other members
+  /// must not be called on such an empty one.
   bool valid() const noexcept { return j_ != nullptr; }
   /// Like Future.done(): finished, failed or cancelled.
   bool done() const noexcept { return j_->done(); }
