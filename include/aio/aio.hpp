@@ -27,3 +27,4 @@
 #include "aio/exec/thread_pool_executor.hpp"
 #include "aio/exec/to_thread.hpp"
 #include "aio/debug/blocking_detector.hpp"
+#include "aio/debug/dump_tasks.hpp"

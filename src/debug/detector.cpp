@@ -48,6 +48,9 @@ detector::detector(event_loop& loop, blocking_detector_options options)
       options_(std::move(options)),
       channel_(loop, options_.signal ? options_.signal : SIGRTMIN + 6) {
   if (!options_.logger) options_.logger = default_logger;
+  // Here rather than on the watchdog: a stall during the first load of the
+  // program's debug information would go unseen.
+  warm_up_symbols();
   thread_ = std::thread([this] { watch(); });
 }
 
@@ -141,9 +144,9 @@ void detector::report(std::uint64_t steps, milliseconds blocked, unsigned repeat
   r.duration = blocked;
   r.repeat = repeat;
   if (taken) {
-    if (!symbols_) symbols_.emplace();
+    std::lock_guard symbols_lock(symbols_mutex());
     r.stack.reserve(c.depth);
-    for (std::size_t i = 0; i < c.depth; ++i) r.stack.push_back(symbols_->resolve(c.frames[i], i > 0));
+    for (std::size_t i = 0; i < c.depth; ++i) r.stack.push_back(symbols().resolve(c.frames[i], i > 0));
     if (c.in_task) {
       r.task_name = c.name_len ? std::string(c.task_name, c.name_len) : task_label(c.task_frame);
       // The outermost coroutine body on the stack is the one the step resumed

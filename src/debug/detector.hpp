@@ -58,7 +58,6 @@ class detector {
   aio::detail::loop_progress& progress_;
   blocking_detector_options options_;
   capture_channel channel_;
-  std::optional<symbolizer> symbols_;  // watchdog thread only, made on first use
 
   std::mutex m_;
   std::condition_variable cv_;

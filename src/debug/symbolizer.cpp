@@ -71,6 +71,21 @@ stack_frame symbolizer::resolve(std::uintptr_t address, bool return_address) {
   return f;
 }
 
+std::mutex& symbols_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+symbolizer& symbols() {
+  static symbolizer* s = new symbolizer;  // never destroyed: a watchdog may outlive static destruction
+  return *s;
+}
+
+void warm_up_symbols() {
+  std::lock_guard lock(symbols_mutex());
+  symbols().resolve(reinterpret_cast<std::uintptr_t>(&warm_up_symbols), false);
+}
+
 std::string describe(const stack_frame& f) {
   std::string out;
   if (!f.function.empty()) {

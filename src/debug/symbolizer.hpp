@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "aio/debug/blocking_detector.hpp"
 
@@ -27,6 +28,15 @@ class symbolizer {
   struct state;
   std::unique_ptr<state> s_;
 };
+
+/// The process's symbolizer, shared by every watchdog and task dump (reading
+/// a program's debug information once is what costs). Use it under
+/// symbols_mutex(); made on first use.
+std::mutex& symbols_mutex();
+symbolizer& symbols();
+/// Reads the program's own line tables ahead of a first report, so that the
+/// first stall is not missed while they load. Takes symbols_mutex().
+void warm_up_symbols();
 
 /// "function (file:line)", or what of it is known.
 std::string describe(const stack_frame& f);

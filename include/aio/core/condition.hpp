@@ -73,7 +73,10 @@ class condition {
   struct wait_awaiter : detail::wait_node {
     detail::wait_list* list;
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) { list->suspend(*this, h); }
+    void await_suspend(std::coroutine_handle<> h) {
+      what_ = "condition";
+      list->suspend(*this, h);
+    }
     void await_resume() const { resume_or_throw(); }
   };
   void wake(std::size_t n) noexcept;

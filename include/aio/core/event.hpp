@@ -28,7 +28,10 @@ class event {
     event* e;
     explicit wait_awaiter(event& ev) noexcept : e(&ev) {}
     bool await_ready() const noexcept { return e->set_; }
-    void await_suspend(std::coroutine_handle<> h) { e->waiters_.suspend(*this, h); }
+    void await_suspend(std::coroutine_handle<> h) {
+      what_ = "event";
+      e->waiters_.suspend(*this, h);
+    }
     void await_resume() const { resume_or_throw(); }
   };
 

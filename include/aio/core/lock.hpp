@@ -35,7 +35,10 @@ class lock {
     lock* l;
     explicit acquire_awaiter(lock& m) noexcept : l(&m) {}
     bool await_ready() const noexcept { return l->try_acquire(); }
-    void await_suspend(std::coroutine_handle<> h) { l->waiters_.suspend(*this, h); }
+    void await_suspend(std::coroutine_handle<> h) {
+      what_ = "lock";
+      l->waiters_.suspend(*this, h);
+    }
     void await_resume() const { resume_or_throw(); }
   };
   /// The awaiter of scoped(): acquire(), then a guard.

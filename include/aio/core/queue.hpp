@@ -70,7 +70,10 @@ class basic_queue {
     bool shut = false;
     explicit get_awaiter(basic_queue& bq) noexcept : q(&bq) {}
     bool await_ready() const noexcept { return !q->items_.empty() || q->shutdown_; }
-    void await_suspend(std::coroutine_handle<> h) { q->getters_.suspend(*this, h); }
+    void await_suspend(std::coroutine_handle<> h) {
+      what_ = "queue get";
+      q->getters_.suspend(*this, h);
+    }
     T await_resume() {
       resume_or_throw();
       if (item) return std::move(*item);
@@ -85,7 +88,10 @@ class basic_queue {
     bool shut = false;
     put_awaiter(basic_queue& bq, T&& v) : q(&bq), item(std::move(v)) {}
     bool await_ready() const noexcept { return !q->full() || q->shutdown_; }
-    void await_suspend(std::coroutine_handle<> h) { q->putters_.suspend(*this, h); }
+    void await_suspend(std::coroutine_handle<> h) {
+      what_ = "queue put";
+      q->putters_.suspend(*this, h);
+    }
     void await_resume() {
       resume_or_throw();
       if (woken) {  // a getter took our item in, or shutdown() woke us
@@ -101,7 +107,10 @@ class basic_queue {
     basic_queue* q;
     explicit join_awaiter(basic_queue& bq) noexcept : q(&bq) {}
     bool await_ready() const noexcept { return q->unfinished_ == 0; }
-    void await_suspend(std::coroutine_handle<> h) { q->joiners_.suspend(*this, h); }
+    void await_suspend(std::coroutine_handle<> h) {
+      what_ = "queue join";
+      q->joiners_.suspend(*this, h);
+    }
     void await_resume() const { resume_or_throw(); }
   };
 

@@ -34,7 +34,10 @@ class semaphore {
     semaphore* s;
     explicit acquire_awaiter(semaphore& m) noexcept : s(&m) {}
     bool await_ready() const noexcept { return s->try_acquire(); }
-    void await_suspend(std::coroutine_handle<> h) { s->waiters_.suspend(*this, h); }
+    void await_suspend(std::coroutine_handle<> h) {
+      what_ = "semaphore";
+      s->waiters_.suspend(*this, h);
+    }
     void await_resume() const { resume_or_throw(); }
   };
   /// The awaiter of scoped(): acquire(), then a guard.

@@ -6,7 +6,10 @@ namespace aio {
 struct barrier::block_awaiter : detail::wait_node {
   barrier* b;
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) { b->blocked_.suspend(*this, h); }
+  void await_suspend(std::coroutine_handle<> h) {
+    what_ = "barrier";
+    b->blocked_.suspend(*this, h);
+  }
   void await_resume() const { resume_or_throw(); }
 };
 

@@ -24,6 +24,7 @@ struct wait_node : waiter {
   wait_list* list = nullptr;  // set while linked
   bool woken = false;
   bool aborted = false;
+  const char* what_ = "waiting";  // what the task waits on, for task dumps (set by each awaiter)
 
   wait_node() noexcept { cancel_ = &cancel_and_unlink; }
   /// Default cancel hook: leave the list, wake as aborted.
