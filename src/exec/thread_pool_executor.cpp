@@ -185,6 +185,10 @@ void thread_pool_executor::shutdown(bool wait, bool cancel_futures) {
     j->release();  // the queue's
   }
   for (auto& t : threads) t.join();
+  if (wait) {  // another shutdown(wait) may have taken some threads to join: wait for them too
+    std::unique_lock lock(c.mutex_);
+    c.exit_cv_.wait(lock, [&] { return c.live_ == 0; });
+  }
 }
 
 const std::string& thread_pool_executor::name() const noexcept { return core_->name_; }

@@ -246,6 +246,26 @@ AIO_TEST(thread_pool_test, destructor_deadline_asks_running_jobs_to_stop) {
   EXPECT_TRUE(co_await f);  // it saw the stop request and ended
 }
 
+AIO_TEST(thread_pool_test, concurrent_shutdowns_both_wait_for_the_jobs) {
+  aio::thread_pool_executor pool(3, "twoshut");
+  std::atomic<int> finished{0};
+  for (int i = 0; i < 3; ++i)
+    (void)pool.submit([&] {
+      std::this_thread::sleep_for(20ms);
+      ++finished;
+    });
+  std::atomic<int> seen_after_shutdown{-1};
+  std::thread other([&] {
+    pool.shutdown(true);
+    seen_after_shutdown = finished.load();
+  });
+  pool.shutdown(true);
+  EXPECT_EQ(finished.load(), 3);
+  other.join();
+  EXPECT_EQ(seen_after_shutdown.load(), 3);
+  co_return;
+}
+
 AIO_TEST(thread_pool_test, shutdown_from_its_own_thread_is_an_error) {
   aio::thread_pool_executor pool(1, "selfwait");
   bool threw = co_await pool.submit([&] {
