@@ -54,8 +54,8 @@ aio::task<> amain() {
   co_await b;
   co_await t;
   auto stats = aio::debug::blocking_detector_stats_of(aio::get_running_loop());
-  std::printf("ticker's worst lateness: %lld ms; stalls seen: %llu\n", static_cast<long long>(worst.count()),
-              static_cast<unsigned long long>(stats.stalls));
+  std::printf("ticker's worst lateness: %lld ms; stalls seen: %llu\n",
+              static_cast<long long>(worst.count()), static_cast<unsigned long long>(stats.stalls));
 }
 
 int main() {

@@ -14,7 +14,8 @@
 #include "aio/debug/dump_tasks.hpp"
 
 extern "C" {
-/// The symbol aiocpp::debug's link options ask for, so that this object (and its initializer) is linked.
+/// The symbol aiocpp::debug's link options ask for, so that this object (and its initializer) is
+/// linked.
 extern const int aio_debug_autostart;
 const int aio_debug_autostart = 1;
 }
@@ -28,7 +29,8 @@ void on_loop_created(event_loop& loop) noexcept {
     try {
       loop.add_signal_handler(SIGUSR1, [] { dump_tasks(stderr); });
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "aio: AIO_DUMP_ON_SIGNAL=1 but SIGUSR1 could not be handled: %s\n", e.what());
+      std::fprintf(stderr, "aio: AIO_DUMP_ON_SIGNAL=1 but SIGUSR1 could not be handled: %s\n",
+                   e.what());
     }
   }
   const auto threshold = slow_step_threshold_from_env();
@@ -36,7 +38,9 @@ void on_loop_created(event_loop& loop) noexcept {
   try {
     enable_blocking_detector(loop, {.threshold = threshold});
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "aio: AIO_SLOW_STEP_MS is set but the blocking detector could not start: %s\n", e.what());
+    std::fprintf(stderr,
+                 "aio: AIO_SLOW_STEP_MS is set but the blocking detector could not start: %s\n",
+                 e.what());
   }
 }
 

@@ -28,15 +28,17 @@ void on_stall_end(event_loop& loop) noexcept {
 }
 
 bool system_module(const std::string& m) {
-  return m.starts_with("/lib/") || m.starts_with("/lib64/") || m.starts_with("/usr/lib/") || m.starts_with("/usr/lib64/");
+  return m.starts_with("/lib/") || m.starts_with("/lib64/") || m.starts_with("/usr/lib/") ||
+         m.starts_with("/usr/lib64/");
 }
 
 // Where a stall happened, for a one-line summary: the innermost frame of the
-// program's own code (not a system library or header) with a source line, else the innermost with a line, else
-// the innermost.
+// program's own code (not a system library or header) with a source line, else the innermost with a
+// line, else the innermost.
 const stack_frame* blocked_at(const std::vector<stack_frame>& stack) {
   for (const auto& f : stack)
-    if (f.file.starts_with("/") && !f.file.starts_with("/usr/") && !system_module(f.module)) return &f;
+    if (f.file.starts_with("/") && !f.file.starts_with("/usr/") && !system_module(f.module))
+      return &f;
   for (const auto& f : stack)
     if (!f.file.empty()) return &f;
   return stack.empty() ? nullptr : &stack.front();
@@ -51,7 +53,9 @@ void enable_blocking_detector(event_loop& loop, blocking_detector_options option
   if (options.threshold < std::chrono::milliseconds(1))
     throw std::invalid_argument("enable_blocking_detector: the threshold must be at least 1 ms");
   detector_holder* h = holder_of(loop);
-  if (!h) h = static_cast<detector_holder*>(&loop.add_extension(&extension_key, std::make_unique<detector_holder>()));
+  if (!h)
+    h = static_cast<detector_holder*>(
+        &loop.add_extension(&extension_key, std::make_unique<detector_holder>()));
   h->d.reset();  // one watchdog per loop: the old one stops first
   h->d = std::make_unique<detail::detector>(loop, std::move(options));
   loop.progress().on_stall_end = &on_stall_end;
@@ -84,28 +88,36 @@ std::chrono::milliseconds slow_step_threshold_from_env() noexcept {
   char* end = nullptr;
   const long n = std::strtol(v, &end, 10);
   if (*end != '\0' || n < 0) {
-    std::fprintf(stderr, "aio: AIO_SLOW_STEP_MS=%s is not a number of milliseconds; the blocking detector stays off\n", v);
+    std::fprintf(stderr,
+                 "aio: AIO_SLOW_STEP_MS=%s is not a number of milliseconds; the blocking detector "
+                 "stays off\n",
+                 v);
     return std::chrono::milliseconds(0);
   }
   return std::chrono::milliseconds(n);
 }
 
 std::string stall_report::text() const {
-  const std::string who = task_name.empty() ? std::string("a callback") : "task '" + task_name + "'";
+  const std::string who =
+      task_name.empty() ? std::string("a callback") : "task '" + task_name + "'";
   std::string out;
   if (what == kind::slow_step) {
-    out = "aio: slow step: " + who + " ran for " + ms(duration) + " without yielding (threshold " + ms(threshold) + ")";
+    out = "aio: slow step: " + who + " ran for " + ms(duration) + " without yielding (threshold " +
+          ms(threshold) + ")";
     if (!resumed_in.empty()) out += "\n  resumed in: " + resumed_in;
-    if (const stack_frame* at = blocked_at(stack)) out += "\n  blocked at: " + detail::describe(*at);
+    if (const stack_frame* at = blocked_at(stack))
+      out += "\n  blocked at: " + detail::describe(*at);
   } else {
-    out = "aio: event loop blocked for " + ms(duration) + " (threshold " + ms(threshold) + ") in " + who;
+    out = "aio: event loop blocked for " + ms(duration) + " (threshold " + ms(threshold) + ") in " +
+          who;
     if (repeat > 0) out += ", still (report " + std::to_string(repeat + 1) + " of this stall)";
     if (!resumed_in.empty()) out += "\n  resumed in: " + resumed_in;
     if (stack.empty()) out += "\n  (the loop thread's stack could not be taken)";
     for (std::size_t i = 0; i < stack.size(); ++i)
       out += "\n  #" + std::to_string(i) + " " + detail::describe(stack[i]);
   }
-  if (suppressed > 0) out += "\n  (" + std::to_string(suppressed) + " earlier report(s) dropped by the rate limit)";
+  if (suppressed > 0)
+    out += "\n  (" + std::to_string(suppressed) + " earlier report(s) dropped by the rate limit)";
   return out;
 }
 

@@ -30,7 +30,8 @@ milliseconds since(detector::clock::time_point t, detector::clock::time_point no
 
 // GCC names a coroutine's body "f() [clone .actor]", Clang "f() (.resume)".
 bool is_coroutine_body(const std::string& function) {
-  return function.find("[clone .actor]") != std::string::npos || function.find(".resume") != std::string::npos;
+  return function.find("[clone .actor]") != std::string::npos ||
+         function.find(".resume") != std::string::npos;
 }
 
 // An unnamed task's default name, as promise_base::name() makes it.
@@ -77,7 +78,8 @@ bool detector::park() {
     std::uint32_t st = progress_.idle.load(std::memory_order_acquire);
     if ((st & (loop_progress::in_poller | loop_progress::not_running)) == 0) return true;
     if (!(st & loop_progress::watched) &&
-        !progress_.idle.compare_exchange_weak(st, st | loop_progress::watched, std::memory_order_seq_cst))
+        !progress_.idle.compare_exchange_weak(st, st | loop_progress::watched,
+                                              std::memory_order_seq_cst))
       continue;
     st |= loop_progress::watched;
     if (stop_.load(std::memory_order_seq_cst)) return false;
@@ -110,7 +112,8 @@ void detector::watch() {
       last = steps;
       seen = now;
       stalled = false;
-    } else if (const milliseconds blocked = since(seen, now); blocked >= (stalled ? next_report : threshold)) {
+    } else if (const milliseconds blocked = since(seen, now);
+               blocked >= (stalled ? next_report : threshold)) {
       if (!stalled) {
         stalled = true;
         repeat = 0;
@@ -146,7 +149,8 @@ void detector::report(std::uint64_t steps, milliseconds blocked, unsigned repeat
   if (taken) {
     std::lock_guard symbols_lock(symbols_mutex());
     r.stack.reserve(c.depth);
-    for (std::size_t i = 0; i < c.depth; ++i) r.stack.push_back(symbols().resolve(c.frames[i], i > 0));
+    for (std::size_t i = 0; i < c.depth; ++i)
+      r.stack.push_back(symbols().resolve(c.frames[i], i > 0));
     if (c.in_task) {
       r.task_name = c.name_len ? std::string(c.task_name, c.name_len) : task_label(c.task_frame);
       // The outermost coroutine body on the stack is the one the step resumed

@@ -38,10 +38,10 @@ class detector {
  private:
   struct stall {
     bool active = false;
-    std::uint64_t steps = 0;       // the loop's step counter during the stall
-    clock::time_point since;       // when the watchdog first saw that counter
-    bool described = false;        // the first capture was symbolised (or failed)
-    bool ended = false;            // the loop has left the step
+    std::uint64_t steps = 0;  // the loop's step counter during the stall
+    clock::time_point since;  // when the watchdog first saw that counter
+    bool described = false;   // the first capture was symbolised (or failed)
+    bool ended = false;       // the loop has left the step
     std::chrono::milliseconds duration{0};
     std::string task_name;
     std::string resumed_in;

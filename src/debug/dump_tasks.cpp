@@ -27,13 +27,20 @@ std::string coroutine_of(detail::symbolizer& sym, const void* frame) {
 
 std::string io_what(const aio::detail::io_op& op) {
   switch (op.kind_) {
-    case aio::detail::io_kind::recv: return "socket read";
-    case aio::detail::io_kind::send: return "socket write";
-    case aio::detail::io_kind::accept: return "socket accept";
-    case aio::detail::io_kind::connect: return "socket connect";
-    case aio::detail::io_kind::poll: return (op.flags_ & POLLIN) ? "fd readable" : "fd writable";
-    case aio::detail::io_kind::read: return "file read";
-    case aio::detail::io_kind::write: return "file write";
+    case aio::detail::io_kind::recv:
+      return "socket read";
+    case aio::detail::io_kind::send:
+      return "socket write";
+    case aio::detail::io_kind::accept:
+      return "socket accept";
+    case aio::detail::io_kind::connect:
+      return "socket connect";
+    case aio::detail::io_kind::poll:
+      return (op.flags_ & POLLIN) ? "fd readable" : "fd writable";
+    case aio::detail::io_kind::read:
+      return "file read";
+    case aio::detail::io_kind::write:
+      return "file write";
   }
   return "I/O";
 }
@@ -45,11 +52,13 @@ std::string io_what(const aio::detail::io_op& op) {
 std::string waiting_on(detail::symbolizer& sym, aio::detail::waiter* w) {
   if (w->cancel_ == &aio::detail::wait_node::cancel_and_unlink)
     return static_cast<aio::detail::wait_node*>(w)->what_;
-  const std::string hook = sym.resolve(reinterpret_cast<std::uintptr_t>(w->cancel_), false).function;
+  const std::string hook =
+      sym.resolve(reinterpret_cast<std::uintptr_t>(w->cancel_), false).function;
   auto has = [&hook](const char* s) { return hook.find(s) != std::string::npos; };
   if (has("sleep_awaiter")) return "sleep";
   if (has("io_awaiter")) return io_what(*static_cast<aio::detail::io_awaiter*>(w));
-  if (has("handle_wait")) return "task '" + static_cast<aio::detail::handle_wait*>(w)->target->name() + "'";
+  if (has("handle_wait"))
+    return "task '" + static_cast<aio::detail::handle_wait*>(w)->target->name() + "'";
   if (has("shield")) return "shield";
   if (has("gather")) return "gather";
   if (has("as_completed")) return "as_completed";
@@ -98,7 +107,8 @@ std::string format_tasks(const std::vector<task_info>& tasks) {
     if (!t.waiting_on.empty()) out += " on " + t.waiting_on;
     if (t.cancelling) out += " (cancelling)";
     out += "\n    coroutine: " + (t.coroutine.empty() ? std::string("?") : t.coroutine) + "\n";
-    if (!t.suspended_in.empty() && t.suspended_in != t.coroutine) out += "    suspended in: " + t.suspended_in + "\n";
+    if (!t.suspended_in.empty() && t.suspended_in != t.coroutine)
+      out += "    suspended in: " + t.suspended_in + "\n";
   }
   return out;
 }
@@ -106,7 +116,8 @@ std::string format_tasks(const std::vector<task_info>& tasks) {
 }  // namespace debug
 
 void dump_tasks(std::FILE* out) {
-  const std::string text = "aio: tasks of the running loop: " + debug::format_tasks(debug::list_tasks(get_running_loop()));
+  const std::string text = "aio: tasks of the running loop: " +
+                           debug::format_tasks(debug::list_tasks(get_running_loop()));
   std::fwrite(text.data(), 1, text.size(), out);
   std::fflush(out);
 }

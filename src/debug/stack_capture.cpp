@@ -39,7 +39,8 @@ slot slots[slot_count];
 std::mutex setup_mutex;  // slot ownership and handler installation, never in the handler
 bool handler_installed[128];
 
-long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t val, const timespec* ts) noexcept {
+long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t val,
+           const timespec* ts) noexcept {
   return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, val, ts, nullptr, 0);
 }
 
@@ -87,16 +88,19 @@ void on_capture_signal(int, siginfo_t* si, void* uc) {
 
 void install_handler(int signo) {
   if (signo <= 0 || signo >= static_cast<int>(std::size(handler_installed)))
-    throw std::system_error(EINVAL, std::generic_category(), "blocking detector: bad signal " + std::to_string(signo));
+    throw std::system_error(EINVAL, std::generic_category(),
+                            "blocking detector: bad signal " + std::to_string(signo));
   if (handler_installed[signo]) return;
   struct sigaction old {};
   if (::sigaction(signo, nullptr, &old) != 0)
     throw std::system_error(errno, std::generic_category(), "blocking detector: sigaction");
-  const bool has_handler = (old.sa_flags & SA_SIGINFO) ? old.sa_sigaction != nullptr
-                                                        : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
+  const bool has_handler = (old.sa_flags & SA_SIGINFO)
+                               ? old.sa_sigaction != nullptr
+                               : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
   if (has_handler)
-    throw std::system_error(EBUSY, std::generic_category(),
-                            "blocking detector: signal " + std::to_string(signo) + " already has a handler");
+    throw std::system_error(
+        EBUSY, std::generic_category(),
+        "blocking detector: signal " + std::to_string(signo) + " already has a handler");
   struct sigaction sa {};
   sa.sa_sigaction = &on_capture_signal;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
@@ -113,7 +117,8 @@ struct thread_altstack {
   int users = 0;
 };
 thread_local thread_altstack altstack;
-constexpr std::size_t min_altstack = 64 * 1024;  // roomy enough for sanitizer-instrumented unwinding
+constexpr std::size_t min_altstack =
+    64 * 1024;  // roomy enough for sanitizer-instrumented unwinding
 
 void acquire_altstack() {
   if (altstack.users++ > 0) return;
@@ -123,13 +128,16 @@ void acquire_altstack() {
     throw std::system_error(errno, std::generic_category(), "blocking detector: sigaltstack");
   }
   altstack.old = cur;
-  if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= min_altstack) return;  // a big enough one is there
+  if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= min_altstack)
+    return;  // a big enough one is there
   const long sys = ::sysconf(_SC_SIGSTKSZ);
-  const std::size_t size = std::max<std::size_t>(min_altstack, sys > 0 ? static_cast<std::size_t>(sys) : 0);
+  const std::size_t size =
+      std::max<std::size_t>(min_altstack, sys > 0 ? static_cast<std::size_t>(sys) : 0);
   void* mem = std::malloc(size);
   if (!mem) {
     --altstack.users;
-    throw std::system_error(ENOMEM, std::generic_category(), "blocking detector: alternate signal stack");
+    throw std::system_error(ENOMEM, std::generic_category(),
+                            "blocking detector: alternate signal stack");
   }
   stack_t ss{};
   ss.ss_sp = mem;
@@ -157,13 +165,15 @@ void release_altstack() noexcept {
 
 }  // namespace
 
-capture_channel::capture_channel(event_loop& loop, int signo) : thread_(::pthread_self()), signo_(signo) {
+capture_channel::capture_channel(event_loop& loop, int signo)
+    : thread_(::pthread_self()), signo_(signo) {
   std::lock_guard lock(setup_mutex);
   install_handler(signo);
   std::size_t i = 0;
   while (i < slot_count && slots[i].state.load(std::memory_order_relaxed) != unused) ++i;
   if (i == slot_count)
-    throw std::system_error(EAGAIN, std::generic_category(), "blocking detector: too many loops with a detector");
+    throw std::system_error(EAGAIN, std::generic_category(),
+                            "blocking detector: too many loops with a detector");
   acquire_altstack();
   sigset_t one;
   sigemptyset(&one);
@@ -193,7 +203,8 @@ bool capture_channel::take(std::uint64_t steps, std::chrono::milliseconds limit,
   s.data.task_frame = nullptr;
   s.data.moved_on = false;
   s.state.store(requested, std::memory_order_release);
-  const std::uintptr_t v = (static_cast<std::uintptr_t>(s.generation.load(std::memory_order_relaxed)) << 8) | index_;
+  const std::uintptr_t v =
+      (static_cast<std::uintptr_t>(s.generation.load(std::memory_order_relaxed)) << 8) | index_;
   sigval value{};
   value.sival_ptr = reinterpret_cast<void*>(v);
   if (::pthread_sigqueue(thread_, signo_, value) != 0) {

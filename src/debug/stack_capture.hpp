@@ -25,9 +25,9 @@ struct capture {
   std::size_t depth = 0;
   char task_name[max_name];
   std::size_t name_len = 0;
-  bool in_task = false;          // a task's step, not a callback
+  bool in_task = false;              // a task's step, not a callback
   const void* task_frame = nullptr;  // the task's frame (its default name), never dereferenced
-  bool moved_on = false;         // the loop had left the step when the signal landed
+  bool moved_on = false;             // the loop had left the step when the signal landed
 };
 
 /// A loop thread's capture channel: one per enabled detector, from a static

@@ -58,7 +58,8 @@ stack_frame symbolizer::resolve(std::uintptr_t address, bool return_address) {
   Dwfl_Module* mod = dwfl_addrmodule(s_->dwfl, pc);
   if (!mod && s_->report()) mod = dwfl_addrmodule(s_->dwfl, pc);  // a library loaded since
   if (!mod) return f;
-  if (const char* m = dwfl_module_info(mod, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr))
+  if (const char* m =
+          dwfl_module_info(mod, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr))
     f.module = m;
   if (const char* name = dwfl_module_addrname(mod, pc)) f.function = demangle(name);
   if (Dwfl_Line* line = dwfl_module_getsrc(mod, pc)) {
@@ -77,7 +78,8 @@ std::mutex& symbols_mutex() {
 }
 
 symbolizer& symbols() {
-  static symbolizer* s = new symbolizer;  // never destroyed: a watchdog may outlive static destruction
+  static symbolizer* s =
+      new symbolizer;  // never destroyed: a watchdog may outlive static destruction
   return *s;
 }
 

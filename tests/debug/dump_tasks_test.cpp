@@ -3,11 +3,11 @@
 // it waits on, and the coroutines it runs.
 
 #include <algorithm>
-#include <cstdio>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "aio_test.hpp"
 
@@ -19,9 +19,7 @@ namespace {
 
 aio::task<> sleeps_for_long() { co_await aio::sleep(60s); }
 
-aio::task<> waits_for_the_lock(aio::lock& l) {
-  auto g = co_await l.scoped();
-}
+aio::task<> waits_for_the_lock(aio::lock& l) { auto g = co_await l.scoped(); }
 
 aio::task<> reads_a_socket(int fd) {
   char buf[16];
@@ -32,7 +30,8 @@ aio::task<> gets_from_a_queue(aio::queue<int>& q) { co_await q.get(); }
 
 aio::task<> awaits_another_task(aio::task_handle<> other) { co_await other; }
 
-const aio::debug::task_info* find(const std::vector<aio::debug::task_info>& ts, const std::string& name) {
+const aio::debug::task_info* find(const std::vector<aio::debug::task_info>& ts,
+                                  const std::string& name) {
   auto it = std::find_if(ts.begin(), ts.end(), [&](const auto& t) { return t.name == name; });
   return it == ts.end() ? nullptr : &*it;
 }
@@ -52,7 +51,9 @@ const expected expectations[] = {
     {"fresh", "created", "", "sleeps_for_long"},
 };
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -87,7 +88,8 @@ AIO_TEST(dump_tasks_test, lists_each_task_with_what_it_waits_on) {
     EXPECT_FALSE(t->cancelling);
   }
   // A task suspended in an inner coroutine says where.
-  EXPECT_TRUE(contains(find(ts, "locker")->suspended_in, "waits_for_the_lock")) << find(ts, "locker")->suspended_in;
+  EXPECT_TRUE(contains(find(ts, "locker")->suspended_in, "waits_for_the_lock"))
+      << find(ts, "locker")->suspended_in;
 
   const std::string text = aio::debug::format_tasks(ts);
   EXPECT_TRUE(contains(text, "7 task(s)"));

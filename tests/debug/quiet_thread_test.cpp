@@ -66,28 +66,36 @@ AIO_TEST(quiet_thread_test, rate_limit_holds) {
   aio::test::report_log log;
   auto& loop = aio::get_running_loop();
   aio::test::detector_guard guard{loop};
-  aio::debug::enable_blocking_detector(loop, {.threshold = 10ms, .max_reports_per_minute = 3, .logger = log.logger()});
-  for (int i = 0; i < 4; ++i) {
-    block_for(60ms);  // reports at 10, 20, 40 ms, then a summary: 4 reports each
+  aio::debug::enable_blocking_detector(
+      loop, {.threshold = 10ms, .max_reports_per_minute = 3, .logger = log.logger()});
+  for (int i = 0; i < 3; ++i) {
+    block_for(100ms);  // each: reports at 10, 20, 40 and 80 ms, then a summary
     co_await aio::sleep(1ms);
   }
-  for (int i = 0; i < 300 && aio::debug::blocking_detector_stats_of(loop).stalls < 4; ++i) co_await aio::sleep(10ms);
   co_await aio::sleep(100ms);  // the last summary
   auto stats = aio::debug::blocking_detector_stats_of(loop);
-  EXPECT_EQ(stats.stalls, 4u);
+  EXPECT_GE(stats.stalls, 2u);  // a watchdog starved of CPU for 90 ms may miss one
   EXPECT_EQ(stats.reports, 3u);
   EXPECT_EQ(log.all().size(), 3u);
-  EXPECT_GE(stats.suppressed, 4u);
+  EXPECT_GE(stats.suppressed, 5u);
+  // The first one got through, with nothing dropped before it.
+  auto all = log.all();
+  CO_ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].what, kind::stalled);
+  EXPECT_EQ(all[0].repeat, 0u);
+  EXPECT_EQ(all[0].suppressed, 0u);
 }
 
 AIO_TEST(quiet_thread_test, suppressed_reports_are_counted_in_the_next_one) {
   aio::test::report_log log;
   auto& loop = aio::get_running_loop();
   aio::test::detector_guard guard{loop};
-  aio::debug::enable_blocking_detector(loop, {.threshold = 10ms, .max_reports_per_minute = 0, .logger = log.logger()});
+  aio::debug::enable_blocking_detector(
+      loop, {.threshold = 10ms, .max_reports_per_minute = 0, .logger = log.logger()});
   block_for(50ms);
   co_await aio::sleep(1ms);
-  for (int i = 0; i < 300 && aio::debug::blocking_detector_stats_of(loop).suppressed < 2; ++i) co_await aio::sleep(10ms);
+  for (int i = 0; i < 300 && aio::debug::blocking_detector_stats_of(loop).suppressed < 2; ++i)
+    co_await aio::sleep(10ms);
   EXPECT_TRUE(log.all().empty());
   EXPECT_EQ(aio::debug::blocking_detector_stats_of(loop).stalls, 1u);
   EXPECT_GE(aio::debug::blocking_detector_stats_of(loop).suppressed, 2u);
@@ -120,8 +128,10 @@ AIO_TEST(quiet_thread_test, disable_stops_reports_and_enable_replaces) {
 
 AIO_TEST(quiet_thread_test, bad_options_and_wrong_thread_are_errors) {
   auto& loop = aio::get_running_loop();
-  EXPECT_THROW(aio::debug::enable_blocking_detector(loop, {.threshold = 0ms}), std::invalid_argument);
-  EXPECT_THROW(aio::debug::enable_blocking_detector(loop, {.signal = SIGRTMAX + 1}), std::system_error);
+  EXPECT_THROW(aio::debug::enable_blocking_detector(loop, {.threshold = 0ms}),
+               std::invalid_argument);
+  EXPECT_THROW(aio::debug::enable_blocking_detector(loop, {.signal = SIGRTMAX + 1}),
+               std::system_error);
   EXPECT_FALSE(aio::debug::blocking_detector_enabled(loop));
   bool threw = false;
   std::thread other([&] {
@@ -145,11 +155,12 @@ AIO_TEST(quiet_thread_test, a_throwing_logger_does_not_stop_the_detector) {
                ++calls;
                throw std::runtime_error("logger failed");
              }});
-  block_for(40ms);
+  block_for(80ms);
   co_await aio::sleep(1ms);
-  block_for(40ms);
+  block_for(80ms);
   co_await aio::sleep(1ms);
-  for (int i = 0; i < 300 && aio::debug::blocking_detector_stats_of(loop).stalls < 2; ++i) co_await aio::sleep(10ms);
+  for (int i = 0; i < 300 && aio::debug::blocking_detector_stats_of(loop).stalls < 2; ++i)
+    co_await aio::sleep(10ms);
   EXPECT_EQ(aio::debug::blocking_detector_stats_of(loop).stalls, 2u);
   EXPECT_GE(calls.load(), 2);
 }

@@ -56,7 +56,8 @@ struct detector_guard {
 };
 
 /// True if some frame's function contains `function`, and that frame's file ends with `file`.
-inline bool stack_names(const debug::stall_report& r, const std::string& function, const std::string& file) {
+inline bool stack_names(const debug::stall_report& r, const std::string& function,
+                        const std::string& file) {
   return std::any_of(r.stack.begin(), r.stack.end(), [&](const debug::stack_frame& f) {
     return f.function.find(function) != std::string::npos && f.file.size() >= file.size() &&
            f.file.compare(f.file.size() - file.size(), file.size(), file) == 0 && f.line > 0;

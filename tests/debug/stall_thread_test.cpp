@@ -30,7 +30,8 @@ namespace {
   return n;
 }
 
-void check_repeats(const std::vector<aio::debug::stall_report>& stalled, std::chrono::milliseconds threshold) {
+void check_repeats(const std::vector<aio::debug::stall_report>& stalled,
+                   std::chrono::milliseconds threshold) {
   for (std::size_t i = 0; i < stalled.size(); ++i) {
     EXPECT_EQ(stalled[i].repeat, i);
     EXPECT_GE(stalled[i].duration, threshold * (1 << i)) << "report " << i;  // at 1x, 2x, 4x…
@@ -51,14 +52,17 @@ AIO_TEST(stall_thread_test, blocking_sleep_is_named_while_it_blocks) {
   auto stalled = log.of_kind(kind::stalled);
   CO_ASSERT_TRUE(!stalled.empty());
   EXPECT_EQ(stalled[0].task_name, "main");
-  EXPECT_TRUE(aio::test::stack_names(stalled[0], "sleep_blocking_in_test", "debug/stall_thread_test.cpp"))
+  EXPECT_TRUE(
+      aio::test::stack_names(stalled[0], "sleep_blocking_in_test", "debug/stall_thread_test.cpp"))
       << stalled[0].text();
   // The test's own coroutine is on the stack, and is where the step resumed.
-  EXPECT_TRUE(aio::test::stack_names(stalled[0], "stall_thread_test_blocking_sleep_is_named_while_it_blocks_body",
-                                     "debug/stall_thread_test.cpp"))
+  EXPECT_TRUE(aio::test::stack_names(
+      stalled[0], "stall_thread_test_blocking_sleep_is_named_while_it_blocks_body",
+      "debug/stall_thread_test.cpp"))
       << stalled[0].text();
-  EXPECT_NE(stalled[0].resumed_in.find("stall_thread_test_blocking_sleep_is_named_while_it_blocks_body"),
-            std::string::npos)
+  EXPECT_NE(
+      stalled[0].resumed_in.find("stall_thread_test_blocking_sleep_is_named_while_it_blocks_body"),
+      std::string::npos)
       << stalled[0].resumed_in;
   check_repeats(stalled, 50ms);
 
@@ -80,9 +84,11 @@ AIO_TEST(stall_thread_test, cpu_spin_is_named_while_it_spins) {
   CO_ASSERT_TRUE(co_await log.wait_for(kind::slow_step, 1));
   auto stalled = log.of_kind(kind::stalled);
   CO_ASSERT_TRUE(!stalled.empty());
-  EXPECT_TRUE(aio::test::stack_names(stalled[0], "spin_on_cpu_in_test", "debug/stall_thread_test.cpp"))
+  EXPECT_TRUE(
+      aio::test::stack_names(stalled[0], "spin_on_cpu_in_test", "debug/stall_thread_test.cpp"))
       << stalled[0].text();
-  EXPECT_TRUE(aio::test::stack_names(stalled[0], "stall_thread_test_cpu_spin_is_named_while_it_spins_body",
+  EXPECT_TRUE(aio::test::stack_names(stalled[0],
+                                     "stall_thread_test_cpu_spin_is_named_while_it_spins_body",
                                      "debug/stall_thread_test.cpp"))
       << stalled[0].text();
   check_repeats(stalled, 50ms);
@@ -101,7 +107,8 @@ AIO_TEST(stall_thread_test, long_stall_is_reported_again_at_growing_intervals) {
   EXPECT_GE(stalled.size(), 3u);
   EXPECT_LE(stalled.size(), 5u);
   check_repeats(stalled, 20ms);
-  for (auto& r : stalled) EXPECT_TRUE(aio::test::stack_names(r, "sleep_blocking_in_test", "stall_thread_test.cpp"));
+  for (auto& r : stalled)
+    EXPECT_TRUE(aio::test::stack_names(r, "sleep_blocking_in_test", "stall_thread_test.cpp"));
   auto stats = aio::debug::blocking_detector_stats_of(loop);
   EXPECT_EQ(stats.stalls, 1u);
   EXPECT_EQ(stats.reports, stalled.size() + 1);
@@ -123,7 +130,8 @@ AIO_TEST(stall_thread_test, slow_step_summary_names_the_task_and_where_it_resume
   CO_ASSERT_EQ(slow.size(), 1u);
   EXPECT_EQ(slow[0].task_name, "blocker");
   EXPECT_GE(slow[0].duration, 30ms);
-  EXPECT_NE(slow[0].resumed_in.find("stall_thread_test.cpp"), std::string::npos) << slow[0].resumed_in;
+  EXPECT_NE(slow[0].resumed_in.find("stall_thread_test.cpp"), std::string::npos)
+      << slow[0].resumed_in;
   EXPECT_NE(slow[0].text().find("slow step: task 'blocker'"), std::string::npos) << slow[0].text();
   auto stalled = log.of_kind(kind::stalled);
   CO_ASSERT_TRUE(!stalled.empty());
@@ -142,7 +150,8 @@ AIO_TEST(stall_thread_test, a_blocking_callback_is_reported_without_a_task) {
   CO_ASSERT_TRUE(!stalled.empty());
   EXPECT_EQ(stalled[0].task_name, "");
   EXPECT_TRUE(stalled[0].resumed_in.empty());
-  EXPECT_TRUE(aio::test::stack_names(stalled[0], "sleep_blocking_in_test", "stall_thread_test.cpp"));
+  EXPECT_TRUE(
+      aio::test::stack_names(stalled[0], "sleep_blocking_in_test", "stall_thread_test.cpp"));
   EXPECT_NE(stalled[0].text().find("in a callback"), std::string::npos);
 }
 
@@ -164,6 +173,7 @@ AIO_TEST(stall_thread_test, two_stalls_are_two_reports) {
   CO_ASSERT_TRUE(second > 0);
   for (std::size_t i = 0; i < stalled.size(); ++i) {
     const char* fn = i < second ? "sleep_blocking_in_test" : "spin_on_cpu_in_test";
-    EXPECT_TRUE(aio::test::stack_names(stalled[i], fn, "stall_thread_test.cpp")) << stalled[i].text();
+    EXPECT_TRUE(aio::test::stack_names(stalled[i], fn, "stall_thread_test.cpp"))
+        << stalled[i].text();
   }
 }

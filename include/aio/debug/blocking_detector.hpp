@@ -39,7 +39,7 @@ struct stack_frame {
   std::string function;  // demangled; empty when no symbol covers the address
   std::string file;      // empty without debug information
   int line = 0;
-  std::string module;    // the executable or shared library
+  std::string module;  // the executable or shared library
 };
 
 /// What the detector tells its logger.
@@ -49,13 +49,14 @@ struct stall_report {
     slow_step,  ///< a stalled step has ended (asyncio's "Executing <Task…> took 0.3 seconds")
   };
   kind what = kind::stalled;
-  std::string task_name;        // empty when the step was a callback, not a task
+  std::string task_name;                  // empty when the step was a callback, not a task
   std::chrono::milliseconds duration{0};  // blocked so far, or the step's whole length
   std::chrono::milliseconds threshold{0};
-  unsigned repeat = 0;          // 0: the first report of this stall; 1: at 2x the threshold…
-  std::uint64_t suppressed = 0; // reports the rate limit dropped since the previous one
-  std::string resumed_in;       // the coroutine the step resumed: "function (file:line)"
-  std::vector<stack_frame> stack;  // stalled: the loop thread's stack; empty if it could not be taken
+  unsigned repeat = 0;           // 0: the first report of this stall; 1: at 2x the threshold…
+  std::uint64_t suppressed = 0;  // reports the rate limit dropped since the previous one
+  std::string resumed_in;        // the coroutine the step resumed: "function (file:line)"
+  std::vector<stack_frame>
+      stack;  // stalled: the loop thread's stack; empty if it could not be taken
   /// The report as the default logger writes it (several lines, no trailing newline).
   std::string text() const;
 };
