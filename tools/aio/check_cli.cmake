@@ -46,3 +46,15 @@ set(never_block_output
 string(JOIN "" never_block_regex ${never_block_output})
 expect(0 "${never_block_regex}" tour never-block --quick)
 expect(0 "${never_block_regex}" tour --quick)
+
+# find-what-blocks: the detector's live reports name the two blocking functions.
+set(find_what_blocks_output
+    "== find what blocks the loop \\(aio tour find-what-blocks\\) ==.*"
+    "1\\. blocking inside coroutines.*"
+    "blocked for [0-9]+ ms in task 'settings':\n +aio::tour::load_settings\\(\\).*"
+    "blocked for [0-9]+ ms in task 'checksum':\n +aio::tour::checksum\\(\\).*"
+    "ticker's worst lateness: [0-9.]+ (s|ms|us).*"
+    "2\\. the same work through co_await aio::to_thread.*"
+    "detector reports: [0-9]+\n +ticker's worst lateness: [0-9.]+ (s|ms|us)")
+string(JOIN "" find_what_blocks_regex ${find_what_blocks_output})
+expect(0 "${find_what_blocks_regex}" tour find-what-blocks --quick)

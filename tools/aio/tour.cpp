@@ -15,6 +15,7 @@
 namespace aio::tour {
 
 void never_block(const options& opts);
+void find_what_blocks(const options& opts);
 
 namespace {
 
@@ -22,6 +23,7 @@ namespace {
 // declare it above and add one line here. The order is the guide's order.
 constexpr std::array registry{
     lesson{"never-block", "never block a coroutine", &never_block},
+    lesson{"find-what-blocks", "find what blocks the loop", &find_what_blocks},
 };
 
 }  // namespace
