@@ -98,8 +98,10 @@ std::chrono::milliseconds slow_step_threshold_from_env() noexcept {
 }
 
 std::string stall_report::text() const {
-  const std::string who =
-      task_name.empty() ? std::string("a callback") : "task '" + task_name + "'";
+  // No name: a callback's step if the stack was taken, else unknown.
+  const std::string who = !task_name.empty() ? "task '" + task_name + "'"
+                          : stack.empty()    ? std::string("a step")
+                                             : std::string("a callback");
   std::string out;
   if (what == kind::slow_step) {
     out = "aio: slow step: " + who + " ran for " + ms(duration) + " without yielding (threshold " +

@@ -140,13 +140,15 @@ void detector::report(std::uint64_t steps, milliseconds blocked, unsigned repeat
   capture c;
   const milliseconds limit = std::clamp(options_.threshold, milliseconds(20), milliseconds(1000));
   const bool taken = channel_.take(steps, limit, c);
-  if (taken && c.moved_on) return;  // the step ended meanwhile: the loop sums it up
+  // The step ended just as the signal landed: no live report, but the
+  // summary still needs this stall marked as described.
+  const bool moved_on = taken && c.moved_on;
   stall_report r;
   r.what = stall_report::kind::stalled;
   r.threshold = options_.threshold;
   r.duration = blocked;
   r.repeat = repeat;
-  if (taken) {
+  if (taken && !moved_on) {
     std::lock_guard symbols_lock(symbols_mutex());
     r.stack.reserve(c.depth);
     for (std::size_t i = 0; i < c.depth; ++i)
@@ -173,7 +175,7 @@ void detector::report(std::uint64_t steps, milliseconds blocked, unsigned repeat
       if (stall_.ended) summary = summary_locked();  // the loop left it to us
     }
   }
-  log(r);
+  if (!moved_on) log(r);       // without a stack when the capture timed out
   if (summary) log(*summary);  // the step ended while we symbolised: the loop left it to us
 }
 

@@ -49,14 +49,23 @@ struct stall_report {
     slow_step,  ///< a stalled step has ended (asyncio's "Executing <Task…> took 0.3 seconds")
   };
   kind what = kind::stalled;
-  std::string task_name;                  // empty when the step was a callback, not a task
-  std::chrono::milliseconds duration{0};  // blocked so far, or the step's whole length
+  /// Empty when the step was a callback (call_soon, call_later), not a task.
+  std::string task_name;
+  /// Stalled: how long the step has run so far; slow_step: its whole length.
+  /// Measured from the watchdog's first sight of the step, so up to a quarter
+  /// of the threshold short.
+  std::chrono::milliseconds duration{0};
   std::chrono::milliseconds threshold{0};
-  unsigned repeat = 0;           // 0: the first report of this stall; 1: at 2x the threshold…
-  std::uint64_t suppressed = 0;  // reports the rate limit dropped since the previous one
-  std::string resumed_in;        // the coroutine the step resumed: "function (file:line)"
-  std::vector<stack_frame>
-      stack;  // stalled: the loop thread's stack; empty if it could not be taken
+  /// 0: the first report of this stall; k: the repeat at 2^k times the threshold.
+  unsigned repeat = 0;
+  /// Reports the rate limit dropped since the previous report.
+  std::uint64_t suppressed = 0;
+  /// The coroutine the step resumed (the outermost coroutine body on the
+  /// stack): "function at file:line"; empty for a callback.
+  std::string resumed_in;
+  /// The loop thread's stack during the stall (for a slow_step, as first
+  /// taken); empty when it could not be taken in time.
+  std::vector<stack_frame> stack;
   /// The report as the default logger writes it (several lines, no trailing newline).
   std::string text() const;
 };
@@ -85,24 +94,32 @@ struct blocking_detector_stats {
 };
 
 /// Starts a blocking detector on `loop` (replacing one already there, with
-/// the new options). Beyond asyncio, whose debug mode only reports slow steps
-/// afterwards. Loop thread only (invalid_state_error otherwise); throws
+/// the new options). Like `loop.set_debug(True)` with
+/// `loop.slow_callback_duration`, and beyond it: asyncio's debug mode only
+/// says afterwards which step was slow, not where it blocked. Not a
+/// coroutine: nothing to cancel. The first call of a process reads the
+/// program's debug information (tens of milliseconds, on the calling
+/// thread). Loop thread only (invalid_state_error otherwise); throws
 /// std::invalid_argument for a threshold under 1 ms, std::system_error when
 /// the watchdog thread, the alternate signal stack or the signal cannot be set up.
 void enable_blocking_detector(event_loop& loop, blocking_detector_options options = {});
 
-/// Stops the detector of `loop`; false if it had none. Loop thread only.
+/// Stops the detector of `loop` (joins its watchdog); false if it had none.
+/// Like `loop.set_debug(False)`. Loop thread only (invalid_state_error).
 bool disable_blocking_detector(event_loop& loop);
 
-/// Whether `loop` has a detector. Loop thread only.
+/// Whether `loop` has a detector. Like `loop.get_debug()`. Loop thread only (invalid_state_error).
 bool blocking_detector_enabled(event_loop& loop);
 
-/// The detector's counters; all zero when `loop` has none. Loop thread only.
+/// The detector's counters (no asyncio equivalent); all zero when `loop`
+/// has none. Loop thread only (invalid_state_error).
 blocking_detector_stats blocking_detector_stats_of(event_loop& loop);
 
-/// AIO_SLOW_STEP_MS as a threshold: nullopt-like 0 ms when unset, invalid or
-/// "0" (the detector off). Used for every new loop of a program linked with
-/// aiocpp::debug.
+/// AIO_SLOW_STEP_MS as a threshold, 0 ms meaning "no detector": when unset,
+/// "0", or not a non-negative number (then also said on stderr). Every new
+/// loop of a program linked with aiocpp::debug gets a detector with this
+/// threshold when it is not 0 (as PYTHONASYNCIODEBUG turns on debug mode).
+/// Never throws; any thread.
 std::chrono::milliseconds slow_step_threshold_from_env() noexcept;
 
 }  // namespace aio::debug
