@@ -151,7 +151,9 @@ AIO_TEST(barrier_test, woken_then_cancelled_waiter_passes) {
   EXPECT_TRUE(passed);
   EXPECT_EQ(b.n_waiting(), 0u);
   // The barrier is usable for the next round.
-  auto t2 = aio::create_task([&]() -> aio::task<> { co_await b.wait(); }());
+  // Not a capturing temporary lambda: its closure would be gone before the coroutine runs.
+  auto pass = [](aio::barrier& bar) -> aio::task<> { co_await bar.wait(); };
+  auto t2 = aio::create_task(pass(b));
   co_await b.wait();
   co_await t2;
 }
