@@ -52,6 +52,16 @@ detector::detector(event_loop& loop, blocking_detector_options options)
   // Here rather than on the watchdog: a stall during the first load of the
   // program's debug information would go unseen.
   warm_up_symbols();
+  // The watchdog takes no signal: the process's signals (SIGINT for
+  // aio::run, the loop's signalfd ones) must reach the loop thread, whatever
+  // the loop blocks later. Blocked here, so that it is born with the mask.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  struct restore_mask {
+    sigset_t* old;
+    ~restore_mask() { ::pthread_sigmask(SIG_SETMASK, old, nullptr); }
+  } restore{&old};
   thread_ = std::thread([this] { watch(); });
 }
 

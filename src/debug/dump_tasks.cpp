@@ -65,8 +65,8 @@ std::string waiting_on(detail::symbolizer& sym, aio::detail::waiter* w) {
   if (has("task_group")) return "task_group";
   if (has("wait_core")) return "wait";
   if (has("barrier")) return "barrier";
+  if (has("concurrent_future") || has("exec")) return "executor job";
   if (has("future")) return "future";
-  if (has("exec")) return "executor job";
   return hook.empty() ? "waiting" : "waiting (" + hook + ")";
 }
 

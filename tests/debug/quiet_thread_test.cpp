@@ -4,6 +4,9 @@
 // ("thread" in the suite name: `ctest -R thread` runs these under TSan.)
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -189,4 +192,37 @@ TEST(quiet_thread_env_test, slow_step_ms_turns_the_detector_on_for_every_loop) {
   EXPECT_FALSE(aio::run(enabled(), {.handle_sigint = false}));
   ::unsetenv("AIO_SLOW_STEP_MS");
   EXPECT_FALSE(aio::run(enabled(), {.handle_sigint = false}));
+}
+
+namespace {
+// The blocked-signal mask of this process's thread named `name`, from /proc
+// (nullopt while no thread has that name).
+std::optional<unsigned long long> blocked_signals_of(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string n;
+    std::getline(comm, n);
+    if (n != name) continue;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);)
+      if (line.starts_with("SigBlk:")) return std::stoull(line.substr(7), nullptr, 16);
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+AIO_TEST(quiet_thread_test, the_watchdog_takes_no_signal) {
+  auto& loop = aio::get_running_loop();
+  aio::test::detector_guard guard{loop};
+  aio::debug::enable_blocking_detector(loop);
+  auto found = blocked_signals_of("aio-watchdog");
+  for (int i = 0; i < 500 && !found; ++i) {  // it names itself once it runs
+    co_await aio::sleep(1ms);
+    found = blocked_signals_of("aio-watchdog");
+  }
+  CO_ASSERT_TRUE(found);
+  const unsigned long long mask = *found;
+  EXPECT_NE(mask & (1ull << (SIGINT - 1)), 0u);   // Ctrl-C goes to the loop (aio::run)
+  EXPECT_NE(mask & (1ull << (SIGUSR1 - 1)), 0u);  // AIO_DUMP_ON_SIGNAL
+  EXPECT_NE(mask & (1ull << (SIGTERM - 1)), 0u);
 }
