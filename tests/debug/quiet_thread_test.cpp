@@ -226,3 +226,26 @@ AIO_TEST(quiet_thread_test, the_watchdog_takes_no_signal) {
   EXPECT_NE(mask & (1ull << (SIGUSR1 - 1)), 0u);  // AIO_DUMP_ON_SIGNAL
   EXPECT_NE(mask & (1ull << (SIGTERM - 1)), 0u);
 }
+
+TEST(quiet_thread_loop_test, a_loop_outside_run_forever_is_never_reported) {
+  aio::test::report_log log;
+  aio::event_loop loop;
+  aio::debug::enable_blocking_detector(loop, {.threshold = 10ms, .logger = log.logger()});
+  block_for(100ms);  // the loop is not running: this thread's business
+  EXPECT_TRUE(log.all().empty());
+  auto blocker = []() -> aio::task<int> {
+    block_for(100ms);
+    co_return 1;
+  };
+  EXPECT_EQ(aio::run_until_complete(loop, blocker()), 1);
+  // The step ended before run_until_complete returned; its summary is logged
+  // by then or by the watchdog right after.
+  for (int i = 0; i < 500 && log.count(kind::slow_step) == 0; ++i) std::this_thread::sleep_for(2ms);
+  EXPECT_EQ(log.count(kind::slow_step), 1u);
+  EXPECT_GE(log.count(kind::stalled), 1u);
+  const auto reports = log.all().size();
+  block_for(100ms);  // stopped again
+  EXPECT_EQ(log.all().size(), reports);
+  EXPECT_EQ(aio::debug::blocking_detector_stats_of(loop).stalls, 1u);
+  EXPECT_TRUE(aio::debug::disable_blocking_detector(loop));
+}
