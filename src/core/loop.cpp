@@ -30,6 +30,7 @@ void run_remote(detail::ready_node* n) noexcept;
 void default_exception_handler(event_loop&, const exception_context& c) {
   std::string line = "aio: " + c.message;
   if (!c.task_name.empty()) line += "\n  task: " + c.task_name;
+  if (!c.created_at.empty()) line += "\n  created at: " + c.created_at;
   if (c.exception) line += "\n  exception: " + describe(c.exception);
   std::fprintf(stderr, "%s\n", line.c_str());
 }

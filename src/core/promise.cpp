@@ -9,10 +9,10 @@ namespace aio::detail {
 
 promise_base::~promise_base() {
   if (spawned() && exception_ && !retrieved_ && !cancelled_) {
-    exception_context c{"Task exception was never retrieved", exception_, name()};
+    exception_context c{"Task exception was never retrieved", exception_, name(), creation_point()};
     if (event_loop* l = running_loop_) l->call_exception_handler(c);
-    else std::fprintf(stderr, "aio: %s\n  task: %s\n  exception: %s\n", c.message.c_str(),
-                      c.task_name.c_str(), describe(c.exception).c_str());
+    else std::fprintf(stderr, "aio: %s\n  task: %s (created at %s)\n  exception: %s\n", c.message.c_str(),
+                      c.task_name.c_str(), c.created_at.c_str(), describe(c.exception).c_str());
   }
   delete extras_;
 }
@@ -27,6 +27,12 @@ std::string promise_base::name() const {
   char buf[32];
   std::snprintf(buf, sizeof buf, "Task-%p", continuation_.address());
   return buf;
+}
+
+std::string promise_base::creation_point() const {
+  if (!created_at_.line()) return {};
+  return std::string(created_at_.file_name()) + ":" + std::to_string(created_at_.line()) + " in " +
+         created_at_.function_name();
 }
 
 void promise_base::throw_cancelled() {

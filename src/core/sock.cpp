@@ -34,7 +34,11 @@ std::string sock_address::to_string() const {
     case AF_UNIX: {
       auto* a = reinterpret_cast<const sockaddr_un*>(&storage);
       std::size_t n = size > offsetof(sockaddr_un, sun_path) ? size - offsetof(sockaddr_un, sun_path) : 0;
-      if (n > 0 && a->sun_path[0] == '\0') return "@" + std::string(a->sun_path + 1, n - 1);  // abstract
+      if (n > 0 && a->sun_path[0] == '\0') {  // abstract namespace
+        std::string out("@");
+        out.append(a->sun_path + 1, n - 1);
+        return out;
+      }
       return std::string(a->sun_path, strnlen(a->sun_path, n));
     }
     default:

@@ -82,6 +82,7 @@ std::vector<task_info> list_tasks(event_loop& loop) {
     task_info i;
     i.name = t->name();
     i.cancelling = t->must_cancel_;
+    i.created_at = t->creation_point();
     i.coroutine = coroutine_of(sym, t->continuation_.address());  // a spawned task's own frame
     if (t == loop.current_task()) {
       i.state = "running";  // its resume point may be a finished inner frame: not read
@@ -109,6 +110,7 @@ std::string format_tasks(const std::vector<task_info>& tasks) {
     out += "\n    coroutine: " + (t.coroutine.empty() ? std::string("?") : t.coroutine) + "\n";
     if (!t.suspended_in.empty() && t.suspended_in != t.coroutine)
       out += "    suspended in: " + t.suspended_in + "\n";
+    if (!t.created_at.empty()) out += "    created at: " + t.created_at + "\n";
   }
   return out;
 }

@@ -162,15 +162,22 @@ TEST(task_run, no_running_loop_outside_run) {
 
 TEST(task_run, unretrieved_exception_is_reported) {
   std::vector<std::string> reports;
+  std::string where;
+  int line = 0;
   auto body = [&]() -> aio::task<> {
     aio::get_running_loop().set_exception_handler(
-        [&](aio::event_loop&, const aio::exception_context& c) { reports.push_back(c.message + ":" + c.task_name); });
-    (void)aio::create_task(fail(), "lost");
+        [&](aio::event_loop&, const aio::exception_context& c) {
+          reports.push_back(c.message + ":" + c.task_name);
+          where = c.created_at;
+        });
+    (void)aio::create_task(fail(), "lost"); line = __LINE__;
     co_await aio::sleep(1ms);
   };
   aio::run(body());
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(reports[0], "Task exception was never retrieved:lost");
+  // asyncio's debug mode shows where the task was created; we always do.
+  EXPECT_NE(where.find("task_test.cpp:" + std::to_string(line)), std::string::npos) << where;
 }
 
 TEST(task_run, leftover_tasks_are_cancelled_at_exit) {

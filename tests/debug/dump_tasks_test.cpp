@@ -118,6 +118,7 @@ AIO_TEST(dump_tasks_test, lists_each_task_with_what_it_waits_on) {
 
 AIO_TEST(dump_tasks_test, dump_tasks_writes_the_table) {
   auto sleeper = aio::create_task(sleeps_for_long(), "napper");
+  const int created_line = __LINE__ - 1;
   co_await aio::sleep(1ms);
   char* buf = nullptr;
   std::size_t len = 0;
@@ -130,6 +131,8 @@ AIO_TEST(dump_tasks_test, dump_tasks_writes_the_table) {
   EXPECT_TRUE(contains(text, "aio: tasks of the running loop: 2 task(s)")) << text;
   EXPECT_TRUE(contains(text, "task 'napper': waiting on sleep")) << text;
   EXPECT_TRUE(contains(text, "task 'main': running")) << text;
+  EXPECT_TRUE(contains(text, "created at: ")) << text;
+  EXPECT_TRUE(contains(text, "dump_tasks_test.cpp:" + std::to_string(created_line))) << text;
   sleeper.cancel();
   co_await aio::wait(std::vector<aio::task_handle<>>(1, sleeper));
 }

@@ -12,6 +12,7 @@
 // `task_handle<>` refers to a task of any result type (its result is not
 // reachable through it, only done/cancel/exception/await).
 
+#include <source_location>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -137,7 +138,8 @@ class task_handle {
 
 namespace detail {
 template <class T>
-task_handle<T> spawn(event_loop& loop, task<T> t, std::string name) {
+task_handle<T> spawn(event_loop& loop, task<T> t, std::string name,
+                     std::source_location where = std::source_location::current()) {
   auto h = t.release();
   auto& p = h.promise();
   p.loop_ = &loop;
@@ -145,6 +147,7 @@ task_handle<T> spawn(event_loop& loop, task<T> t, std::string name) {
   p.state_ = task_state::pending;
   p.resume_ = h;
   p.refs_ = 2;  // the loop's, until it finishes, and the handle's
+  p.created_at_ = where;
   if (!name.empty()) p.extras().name = std::move(name);
   loop.link_task(p);
   loop.schedule(p);
@@ -154,9 +157,12 @@ task_handle<T> spawn(event_loop& loop, task<T> t, std::string name) {
 
 /// Like `asyncio.create_task(coro, name=…)`: schedules `t` on the running loop.
 /// Throws invalid_state_error outside a running loop or for a consumed task.
+/// `where` (the call site) is kept for reports, like asyncio's debug-mode
+/// creation traceback (a never-retrieved exception names it).
 template <class T>
-task_handle<T> create_task(task<T> t, std::string name = {}) {
-  return detail::spawn(get_running_loop(), std::move(t), std::move(name));
+task_handle<T> create_task(task<T> t, std::string name = {},
+                           std::source_location where = std::source_location::current()) {
+  return detail::spawn(get_running_loop(), std::move(t), std::move(name), where);
 }
 
 /// Like `asyncio.current_task()`: the running task, or an empty handle.

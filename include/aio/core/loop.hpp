@@ -40,6 +40,7 @@ struct exception_context {
   std::string message;
   std::exception_ptr exception;
   std::string task_name;  // empty when no task is involved
+  std::string created_at;  // where the task was created ("file:line in function"), if known
 };
 
 /// Per-loop state that a higher layer attaches to a loop (the default

@@ -20,6 +20,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <source_location>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -47,13 +48,14 @@ class task_group {
   /// failed, or the body raised) or finished (joined); `t` is then discarded
   /// without running, as asyncio closes the coroutine.
   template <class T>
-  task_handle<T> create_task(task<T> t, std::string name = {}) {
+  task_handle<T> create_task(task<T> t, std::string name = {},
+                             std::source_location where = std::source_location::current()) {
     if (const char* why = closed_reason()) {
       if (t.valid()) t.release().destroy();
       throw invalid_state_error(why);
     }
     auto c = std::make_unique<child>();
-    task_handle<T> h = aio::create_task(std::move(t), std::move(name));
+    task_handle<T> h = aio::create_task(std::move(t), std::move(name), where);
     adopt(c.release(), *h.promise());
     return h;
   }

@@ -14,6 +14,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,7 @@ class promise_base : public ready_node {
   promise_base* task_next_ = nullptr;
   done_node* done_head_ = nullptr;
   task_extras* extras_ = nullptr;
+  std::source_location created_at_;  // where create_task was called (spawned tasks)
   std::uint32_t refs_ = 0;           // the loop's while it runs + every handle
   std::uint32_t cancel_requests_ = 0;  // asyncio's num_cancels_requested
   task_state state_ = task_state::created;
@@ -86,6 +88,8 @@ class promise_base : public ready_node {
   }
   task_extras& extras();
   std::string name() const;
+  /// "file:line in function" of the create_task call, or "" if unknown.
+  std::string creation_point() const;
 
   void add_done(done_node& n) noexcept {
     n.done_prev_ = nullptr;
