@@ -7,6 +7,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -203,12 +205,23 @@ void event_loop::run_ready() {
   ready_head_ = ready_tail_ = nullptr;
   while (n) {
     detail::ready_node* next = n->ready_next_;
-    progress_.bump();
-    n->run_(n);
+    if (progress_.bump() % detail::loop_progress::sample_every == 0 && progress_.sample_steps) [[unlikely]]
+      run_timed(n);
+    else
+      n->run_(n);
     if (progress_.stalled.load(std::memory_order_relaxed)) [[unlikely]]
       end_stall();
     n = next;
   }
+}
+
+void event_loop::run_timed(detail::ready_node* n) noexcept {
+  auto t0 = clock::now();
+  n->run_(n);
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0).count();
+  std::size_t bucket = us <= 0 ? 0 : static_cast<std::size_t>(std::bit_width(static_cast<std::uint64_t>(us)));
+  bucket = std::min(bucket, detail::loop_progress::histogram_buckets - 1);
+  ++progress_.step_histogram[bucket];
 }
 
 void event_loop::leave_idle(std::uint32_t why) noexcept {

@@ -59,6 +59,7 @@ void enable_blocking_detector(event_loop& loop, blocking_detector_options option
   h->d.reset();  // one watchdog per loop: the old one stops first
   h->d = std::make_unique<detail::detector>(loop, std::move(options));
   loop.progress().on_stall_end = &on_stall_end;
+  loop.progress().sample_steps = true;
 }
 
 bool disable_blocking_detector(event_loop& loop) {
@@ -67,6 +68,7 @@ bool disable_blocking_detector(event_loop& loop) {
   if (!h || !h->d) return false;
   h->d.reset();
   loop.progress().on_stall_end = nullptr;
+  loop.progress().sample_steps = false;
   return true;
 }
 
@@ -79,7 +81,12 @@ bool blocking_detector_enabled(event_loop& loop) {
 blocking_detector_stats blocking_detector_stats_of(event_loop& loop) {
   loop.check_thread("blocking_detector_stats_of");
   detector_holder* h = holder_of(loop);
-  return h && h->d ? h->d->stats() : blocking_detector_stats{};
+  if (!h || !h->d) return {};
+  blocking_detector_stats s = h->d->stats();
+  const auto& p = loop.progress();
+  s.step_histogram.assign(std::begin(p.step_histogram), std::end(p.step_histogram));
+  s.steps_per_sample = aio::detail::loop_progress::sample_every;
+  return s;
 }
 
 std::chrono::milliseconds slow_step_threshold_from_env() noexcept {

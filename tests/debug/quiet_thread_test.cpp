@@ -270,3 +270,27 @@ AIO_TEST(quiet_thread_test, detector_leaves_exception_unwinding_to_libgcc) {
   aio::debug::disable_blocking_detector(loop);
   co_return;
 }
+
+AIO_TEST(quiet_thread_test, step_histogram_samples_one_step_in_64) {
+  auto& loop = aio::get_running_loop();
+  EXPECT_TRUE(aio::debug::blocking_detector_stats_of(loop).step_histogram.empty());
+  for (int i = 0; i < 1000; ++i) co_await aio::sleep(std::chrono::seconds(0));  // not sampled: detector off
+  aio::debug::enable_blocking_detector(loop, {.threshold = std::chrono::seconds(10)});
+  auto before = aio::debug::blocking_detector_stats_of(loop);
+  CO_ASSERT_EQ(before.step_histogram.size(), 24u);
+  EXPECT_EQ(before.steps_per_sample, 64u);
+  std::uint64_t start = 0;
+  for (auto c : before.step_histogram) start += c;
+  EXPECT_EQ(start, 0u);
+  for (int i = 0; i < 6400; ++i) co_await aio::sleep(std::chrono::seconds(0));
+  auto after = aio::debug::blocking_detector_stats_of(loop);
+  std::uint64_t samples = 0, long_ones = 0;
+  for (std::size_t b = 0; b < after.step_histogram.size(); ++b) {
+    samples += after.step_histogram[b];
+    if (b >= 15) long_ones += after.step_histogram[b];  // >= 16 ms: none of these steps is that slow
+  }
+  EXPECT_GE(samples, 6400u / 64 - 1);  // the loop's own steps are sampled too, so maybe more
+  EXPECT_LE(samples, 2 * 6400u / 64 + 2);
+  EXPECT_EQ(long_ones, 0u);
+  aio::debug::disable_blocking_detector(loop);
+}

@@ -74,7 +74,20 @@ struct loop_progress {
   std::atomic<bool> stalled{false};
   void (*on_stall_end)(event_loop&) noexcept = nullptr;
 
-  void bump() noexcept { steps.store(steps.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  /// Step durations, sampled: with `sample_steps` on, one step in
+  /// `sample_every` is timed (two clock reads) and counted in
+  /// `step_histogram[i]`: bucket 0 under 1 µs, bucket i in [2^(i-1), 2^i) µs,
+  /// the last one everything longer. Loop thread only (not atomic).
+  static constexpr std::uint64_t sample_every = 64;
+  static constexpr std::size_t histogram_buckets = 24;
+  bool sample_steps = false;
+  std::uint64_t step_histogram[histogram_buckets] = {};
+
+  std::uint64_t bump() noexcept {
+    std::uint64_t v = steps.load(std::memory_order_relaxed) + 1;
+    steps.store(v, std::memory_order_relaxed);
+    return v;
+  }
 };
 
 /// Called at the end of every event_loop constructor, on the loop's thread,
@@ -183,6 +196,7 @@ class event_loop {
 
  private:
   void run_ready();
+  void run_timed(detail::ready_node* n) noexcept;
   void end_stall() noexcept;
   void leave_idle(std::uint32_t why) noexcept;
 

@@ -91,6 +91,12 @@ struct blocking_detector_stats {
   std::uint64_t stalls = 0;      ///< distinct stalled steps (each counted once, however long)
   std::uint64_t reports = 0;     ///< reports handed to the logger
   std::uint64_t suppressed = 0;  ///< reports dropped by the rate limit
+  /// Sampled step durations while the detector ran: one step in 64 is timed
+  /// (so the cost stays off the other 63); bucket 0 counts samples under
+  /// 1 µs, bucket i samples in [2^(i-1), 2^i) µs, the last one all longer.
+  std::vector<std::uint64_t> step_histogram;
+  /// How many steps one sample stands for (64).
+  std::uint64_t steps_per_sample = 0;
 };
 
 /// Starts a blocking detector on `loop` (replacing one already there, with
