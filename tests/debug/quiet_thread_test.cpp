@@ -245,7 +245,15 @@ TEST(quiet_thread_loop_test, a_loop_outside_run_forever_is_never_reported) {
   for (int i = 0; i < 500 && log.count(kind::slow_step) == 0; ++i) std::this_thread::sleep_for(2ms);
   EXPECT_EQ(log.count(kind::slow_step), 1u);
   EXPECT_GE(log.count(kind::stalled), 1u);
-  const auto reports = log.all().size();
+  // A live report the watchdog was already writing (symbolising is slow under
+  // TSan) may land just after the summary: wait until the log is still.
+  auto reports = log.all().size();
+  for (int quiet = 0, i = 0; quiet < 25 && i < 1000; ++i) {
+    std::this_thread::sleep_for(2ms);
+    const auto now = log.all().size();
+    quiet = now == reports ? quiet + 1 : 0;
+    reports = now;
+  }
   block_for(100ms);  // stopped again
   EXPECT_EQ(log.all().size(), reports);
   EXPECT_EQ(aio::debug::blocking_detector_stats_of(loop).stalls, 1u);
