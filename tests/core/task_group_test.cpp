@@ -183,7 +183,7 @@ AIO_VTEST(task_group_test, outer_cancel_cancels_children_and_waits) {
 
 AIO_VTEST(task_group_test, repeated_outer_cancels_during_join) {
   bool cleaned = false;
-  auto stubborn = [&]() -> aio::task<> {
+  auto cancel_resistant = [&]() -> aio::task<> {
     bool cancelled = false;
     try {
       co_await aio::sleep(1s);
@@ -195,7 +195,7 @@ AIO_VTEST(task_group_test, repeated_outer_cancels_during_join) {
   };
   auto body = [&]() -> aio::task<> {
     aio::task_group tg;
-    tg.create_task(stubborn());
+    tg.create_task(cancel_resistant());
     co_await tg.join();
   };
   auto outer = aio::create_task(body());
