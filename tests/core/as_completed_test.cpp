@@ -5,13 +5,11 @@
 
 using namespace std::chrono_literals;
 
+using aio::test::value_after;
+
 AIO_TEST_SUITE(as_completed_test);
 
 namespace {
-aio::task<int> value_after(int v, std::chrono::milliseconds d) {
-  co_await aio::sleep(d);
-  co_return v;
-}
 std::vector<aio::task_handle<int>> spawn(std::initializer_list<int> delays_ms) {
   std::vector<aio::task_handle<int>> hs;
   for (int d : delays_ms)

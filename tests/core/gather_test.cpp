@@ -7,28 +7,14 @@
 
 using namespace std::chrono_literals;
 
+using aio::test::fail_after;
+using aio::test::value_after;
+
 AIO_TEST_SUITE(gather_test);
 
 namespace {
-aio::task<int> value_after(int v, std::chrono::milliseconds d) {
-  co_await aio::sleep(d);
-  co_return v;
-}
-aio::task<> fail_after(std::string what, std::chrono::milliseconds d) {
-  co_await aio::sleep(d);
-  throw std::runtime_error(what);
-}
 aio::task<> nothing() { co_return; }
 
-std::string message(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  } catch (const aio::cancelled_error&) {
-    return "cancelled";
-  }
-}
 }  // namespace
 
 AIO_VTEST(gather_test, results_in_argument_order) {
@@ -107,11 +93,11 @@ AIO_VTEST(gather_test, return_exceptions_returns_every_outcome) {
   CO_ASSERT_TRUE(a.has_value());
   EXPECT_EQ(a.value(), 1);
   EXPECT_FALSE(b.has_value());
-  EXPECT_EQ(message(b.exception()), "bad");
+  EXPECT_EQ(aio::describe(b.exception()), "bad");
   EXPECT_THROW(b.value(), std::runtime_error);
   EXPECT_TRUE(c.has_value());
   EXPECT_FALSE(d.has_value());
-  EXPECT_EQ(message(d.exception()), "cancelled");
+  EXPECT_EQ(aio::describe(d.exception()), "cancelled_error: cancelled");
 }
 
 AIO_VTEST(gather_test, return_exceptions_range_keeps_order) {
@@ -121,9 +107,9 @@ AIO_VTEST(gather_test, return_exceptions_range_keeps_order) {
   ts.push_back(fail_after("2", 10ms));
   auto out = co_await aio::gather(aio::return_exceptions, std::move(ts));
   CO_ASSERT_EQ(out.size(), 3u);
-  EXPECT_EQ(message(out[0].exception()), "0");
+  EXPECT_EQ(aio::describe(out[0].exception()), "0");
   EXPECT_TRUE(out[1].has_value());
-  EXPECT_EQ(message(out[2].exception()), "2");
+  EXPECT_EQ(aio::describe(out[2].exception()), "2");
 }
 
 AIO_VTEST(gather_test, cancel_on_error_cancels_siblings_and_waits) {

@@ -7,29 +7,15 @@
 
 using namespace std::chrono_literals;
 
+using aio::test::fail_after;
+using aio::test::value_after;
+
 AIO_TEST_SUITE(task_group_test);
 
 namespace {
-aio::task<int> value_after(int v, std::chrono::milliseconds d) {
-  co_await aio::sleep(d);
-  co_return v;
-}
-aio::task<> fail_after(std::string what, std::chrono::milliseconds d) {
-  co_await aio::sleep(d);
-  throw std::runtime_error(what);
-}
-std::string message(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  } catch (const aio::cancelled_error&) {
-    return "cancelled";
-  }
-}
 std::vector<std::string> messages(const aio::exception_group& g) {
   std::vector<std::string> out;
-  for (const auto& e : g.exceptions()) out.push_back(message(e));
+  for (const auto& e : g.exceptions()) out.push_back(aio::describe(e));
   return out;
 }
 // Sleeps `d`; records whether it was cancelled.

@@ -5,13 +5,11 @@
 
 using namespace std::chrono_literals;
 
+using aio::test::value_after;
+
 AIO_TEST_SUITE(wait_test);
 
 namespace {
-aio::task<int> value_after(int v, std::chrono::milliseconds d) {
-  co_await aio::sleep(d);
-  co_return v;
-}
 aio::task<int> fail_after(std::chrono::milliseconds d) {
   co_await aio::sleep(d);
   throw std::runtime_error("failed");

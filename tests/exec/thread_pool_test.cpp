@@ -14,15 +14,10 @@
 
 using namespace std::chrono_literals;
 
+using aio::test::thread_name;
+
 AIO_TEST_SUITE(thread_pool_test);
 
-namespace {
-std::string thread_name() {
-  char buf[32] = {};
-  pthread_getname_np(pthread_self(), buf, sizeof buf);
-  return buf;
-}
-}  // namespace
 
 AIO_TEST(thread_pool_test, returns_values_and_runs_on_named_threads) {
   aio::thread_pool_executor pool(2, "calc");

@@ -14,15 +14,10 @@
 
 using namespace std::chrono_literals;
 
+using aio::test::thread_name;
+
 AIO_TEST_SUITE(to_thread_test);
 
-namespace {
-std::string thread_name() {
-  char buf[32] = {};
-  pthread_getname_np(pthread_self(), buf, sizeof buf);
-  return buf;
-}
-}  // namespace
 
 AIO_TEST(to_thread_test, result_exception_and_resumes_on_the_loop_thread) {
   auto loop_thread = std::this_thread::get_id();

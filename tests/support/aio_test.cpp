@@ -3,6 +3,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -62,6 +63,22 @@ socket_pair::socket_pair() {
 socket_pair::~socket_pair() {
   if (a >= 0) ::close(a);
   if (b >= 0) ::close(b);
+}
+
+task<int> value_after(int v, std::chrono::milliseconds d) {
+  co_await aio::sleep(d);
+  co_return v;
+}
+
+task<> fail_after(std::string what, std::chrono::milliseconds d) {
+  co_await aio::sleep(d);
+  throw std::runtime_error(what);
+}
+
+std::string thread_name() {
+  char buf[32] = {};
+  ::pthread_getname_np(::pthread_self(), buf, sizeof buf);
+  return buf;
 }
 
 int tcp_socket() {

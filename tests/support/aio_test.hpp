@@ -47,6 +47,13 @@ struct tcp_listener {
   tcp_listener(const tcp_listener&) = delete;
 };
 
+/// Returns `v` after sleeping `d` (a child for combinator tests).
+task<int> value_after(int v, std::chrono::milliseconds d);
+/// Throws std::runtime_error(`what`) after sleeping `d`.
+task<> fail_after(std::string what, std::chrono::milliseconds d);
+/// The name of the calling thread (pthread_getname_np).
+std::string thread_name();
+
 /// A non-blocking TCP socket (not connected).
 int tcp_socket();
 
