@@ -28,3 +28,5 @@
 #include "aio/exec/to_thread.hpp"
 #include "aio/debug/blocking_detector.hpp"
 #include "aio/debug/dump_tasks.hpp"
+#include "aio/net/getaddrinfo.hpp"
+#include "aio/net/transport.hpp"

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+// The plain transport: a socket (recv/send through the loop's backend) or a
+// pipe (read/write when poll says so: io_uring hands -EAGAIN back for
+// O_NONBLOCK pipes instead of waiting).
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "aio/net/transport.hpp"
+
+namespace aio {
+
+std::optional<std::string> transport::extra_info(std::string_view name) const {
+  int s = fd();
+  if (s < 0) return std::nullopt;
+  sock_address a;
+  a.size = sizeof a.storage;
+  int r = -1;
+  if (name == "peername") r = ::getpeername(s, a.data(), &a.size);
+  else if (name == "sockname") r = ::getsockname(s, a.data(), &a.size);
+  if (r != 0) return std::nullopt;
+  return a.to_string();
+}
+
+namespace {
+
+[[noreturn]] void throw_errno(int err, const char* what, int fd) {
+  throw std::system_error(err, std::system_category(), std::string(what) + " (fd " + std::to_string(fd) + ")");
+}
+
+// One backend operation that close() can abandon: it then ends with
+// -ECANCELED, which the transport turns into end of stream / EPIPE. A task
+// cancel still throws cancelled_error (io_awaiter::finish).
+struct abandonable_io : detail::io_awaiter {
+  bool abandoned = false;
+  abandonable_io(detail::io_kind kind, int fd, void* buf, std::size_t len, std::uint32_t flags) noexcept {
+    kind_ = kind;
+    fd_ = fd;
+    buf_ = buf;
+    len_ = len;
+    flags_ = flags;
+    cancel_ = [](detail::waiter* w) noexcept {
+      auto* a = static_cast<abandonable_io*>(w);
+      a->cancelling_ = true;
+      if (!a->abandoned) a->task->loop_->cancel_io(*a);
+    };
+  }
+  int await_resume() const { return finish(); }
+  bool in_flight() const noexcept { return task && task->waiter_ == this; }
+  void abandon() noexcept {
+    if (!in_flight() || abandoned || cancelling_) return;
+    abandoned = true;
+    task->loop_->cancel_io(*this);
+  }
+};
+
+// Points `slot` at the op while it is awaited.
+struct op_slot {
+  abandonable_io*& slot;
+  op_slot(abandonable_io*& s, abandonable_io& op) noexcept : slot(s) { slot = &op; }
+  ~op_slot() { slot = nullptr; }
+};
+
+constexpr std::uint32_t poll_in = 0x001, poll_out = 0x004;
+
+class fd_transport final : public transport {
+ public:
+  fd_transport(int fd, bool is_socket) noexcept : fd_(fd), socket_(is_socket) {}
+  ~fd_transport() override {
+    // Streams finish their operations before dropping the transport.
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  task<std::size_t> read_some(std::span<std::byte> buf) override {
+    for (;;) {
+      if (closing_) co_return 0;
+      if (!socket_) {
+        ssize_t r = ::read(fd_, buf.data(), buf.size());
+        if (r >= 0) co_return static_cast<std::size_t>(r);
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) throw_errno(errno, "read from pipe", fd_);
+      }
+      abandonable_io op(socket_ ? detail::io_kind::recv : detail::io_kind::poll, fd_, buf.data(), buf.size(),
+                        socket_ ? 0 : poll_in);
+      int r;
+      {
+        op_slot in(reading_, op);
+        r = co_await op;
+      }
+      finish_op();
+      if (closing_) co_return 0;
+      if (r < 0) throw_errno(-r, socket_ ? "recv" : "wait for pipe", fd_);
+      if (socket_) co_return static_cast<std::size_t>(r);
+    }
+  }
+
+  task<std::size_t> write_some(std::span<const std::byte> buf) override {
+    for (;;) {
+      if (closing_) throw_errno(EPIPE, "write to a closed transport", fd_);
+      // Try the kernel first: a socket with room takes the bytes now,
+      // without a round through the backend.
+      ssize_t r = socket_ ? ::send(fd_, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
+                          : ::write(fd_, buf.data(), buf.size());
+      if (r >= 0) co_return static_cast<std::size_t>(r);
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) throw_errno(errno, socket_ ? "send" : "write to pipe", fd_);
+      abandonable_io op(detail::io_kind::poll, fd_, nullptr, 0, poll_out);
+      int w;
+      {
+        op_slot in(writing_, op);
+        w = co_await op;
+      }
+      finish_op();
+      if (closing_) throw_errno(EPIPE, "write to a closed transport", fd_);
+      if (w < 0) throw_errno(-w, "wait for writable", fd_);
+    }
+  }
+
+  task<> write_eof() override {
+    if (closing_) co_return;
+    if (socket_) {
+      if (::shutdown(fd_, SHUT_WR) != 0 && errno != ENOTCONN) throw_errno(errno, "shutdown(SHUT_WR)", fd_);
+    } else {
+      close();  // a pipe's write end: closing it is its end of stream
+    }
+    co_return;
+  }
+
+  void close() noexcept override {
+    if (closing_) return;
+    closing_ = true;
+    if (reading_) reading_->abandon();
+    if (writing_) writing_->abandon();
+    finish_op();
+  }
+  bool is_closing() const noexcept override { return closing_; }
+  int fd() const noexcept override { return closing_ ? -1 : fd_; }
+
+ private:
+  // The fd is closed only when no operation uses it any more: closing it
+  // under an epoll registration would lose the wake-up.
+  void finish_op() noexcept {
+    if (closing_ && !reading_ && !writing_ && fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  int fd_;
+  bool socket_;
+  bool closing_ = false;
+  abandonable_io* reading_ = nullptr;
+  abandonable_io* writing_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<transport> make_fd_transport(int fd, bool is_socket) {
+  return std::make_unique<fd_transport>(fd, is_socket);
+}
+
+}  // namespace aio
