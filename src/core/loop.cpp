@@ -230,9 +230,9 @@ void event_loop::leave_idle(std::uint32_t why) noexcept {
     ::syscall(SYS_futex, &progress_.idle, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
-void event_loop::end_stall() noexcept {
+void event_loop::end_stall(detail::promise_base* task) noexcept {
   progress_.stalled.store(false, std::memory_order_relaxed);
-  if (progress_.on_stall_end) progress_.on_stall_end(*this);
+  if (progress_.on_stall_end) progress_.on_stall_end(*this, task);
 }
 
 // --- timers and I/O -------------------------------------------------------------

@@ -64,6 +64,10 @@ void promise_base::finish() noexcept {
   state_ = task_state::done;
   waiter_ = nullptr;
   event_loop* loop = loop_;
+  auto& progress = loop->progress();
+  progress.last_done = this;
+  if (progress.stalled.load(std::memory_order_relaxed)) [[unlikely]]
+    loop->end_stall(this);  // still alive: the report can name it
   loop->unlink_task(*this);
   while (done_node* n = done_head_) {
     remove_done(*n);
@@ -97,6 +101,12 @@ void promise_base::run_task(ready_node* n) noexcept {
   t->waiter_ = nullptr;  // whatever it waited on is over once it runs
   t->resume_.resume();
   loop->set_current_task(prev);
+  // A step the watchdog flagged: the detector reports where the task
+  // suspended. A task that finished in this step told it already (its
+  // frame may be gone now).
+  auto& progress = loop->progress();
+  if (progress.stalled.load(std::memory_order_relaxed)) [[unlikely]]
+    loop->end_stall(progress.last_done == t ? nullptr : t);
 }
 
 promise_base& current_task_or_throw() {

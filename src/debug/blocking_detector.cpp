@@ -23,8 +23,8 @@ detector_holder* holder_of(event_loop& loop) {
   return static_cast<detector_holder*>(loop.find_extension(&extension_key));
 }
 
-void on_stall_end(event_loop& loop) noexcept {
-  if (detector_holder* h = holder_of(loop); h && h->d) h->d->step_ended();
+void on_stall_end(event_loop& loop, aio::detail::promise_base* task) noexcept {
+  if (detector_holder* h = holder_of(loop); h && h->d) h->d->step_ended(task);
 }
 
 bool system_module(const std::string& m) {
@@ -114,6 +114,7 @@ std::string stall_report::text() const {
     out = "aio: slow step: " + who + " ran for " + ms(duration) + " without yielding (threshold " +
           ms(threshold) + ")";
     if (!resumed_in.empty()) out += "\n  resumed in: " + resumed_in;
+    if (!suspended_in.empty()) out += "\n  then suspended in: " + suspended_in;
     if (const stack_frame* at = blocked_at(stack))
       out += "\n  blocked at: " + detail::describe(*at);
   } else {

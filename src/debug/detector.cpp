@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "detector.hpp"
 
+#include "task_walk.hpp"
+
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -196,17 +198,28 @@ stall_report detector::summary_locked() {
   r.duration = stall_.duration;
   r.task_name = std::move(stall_.task_name);
   r.resumed_in = std::move(stall_.resumed_in);
+  r.suspended_in = std::move(stall_.suspended_in);
   r.stack = std::move(stall_.stack);
   stall_.active = false;
   return r;
 }
 
-void detector::step_ended() noexcept {
+void detector::step_ended(aio::detail::promise_base* task) noexcept {
   try {
+    // Where the step left the task: asyncio's "coro=<main() running at x.py:5>".
+    std::string suspended_in;
+    if (task && task->done()) {
+      suspended_in = task->cancelled_ ? "(the task ended cancelled)" : "(the task finished)";
+    } else if (task) {
+      std::lock_guard symbols_lock(symbols_mutex());
+      suspended_in = coroutine_of(symbols(), task->resume_.address());
+      if (task->waiter_) suspended_in += ", waiting on " + waiting_on(symbols(), task->waiter_);
+    }
     std::optional<stall_report> summary;
     {
       std::lock_guard lock(m_);
       if (!stall_.active || stall_.ended) return;
+      stall_.suspended_in = std::move(suspended_in);
       stall_.ended = true;
       stall_.duration = since(stall_.since, clock::now());
       if (stall_.described) summary = summary_locked();

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "aio/debug/blocking_detector.hpp"
+#include "aio/core/detail/promise.hpp"
 #include "stack_capture.hpp"
 #include "symbolizer.hpp"
 
@@ -31,8 +32,9 @@ class detector {
   detector(const detector&) = delete;
   detector& operator=(const detector&) = delete;
 
-  /// The loop thread has finished a step the watchdog flagged as stalled.
-  void step_ended() noexcept;
+  /// The loop thread has finished a step the watchdog flagged as stalled;
+  /// `task` is the task it ran (suspended again, or done), or nullptr.
+  void step_ended(aio::detail::promise_base* task) noexcept;
   blocking_detector_stats stats() const noexcept;
 
  private:
@@ -45,6 +47,7 @@ class detector {
     std::chrono::milliseconds duration{0};
     std::string task_name;
     std::string resumed_in;
+    std::string suspended_in;
     std::vector<stack_frame> stack;
   };
 

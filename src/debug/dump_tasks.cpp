@@ -1,76 +1,20 @@
 // SPDX-License-Identifier: MIT
 #include "aio/debug/dump_tasks.hpp"
 
-#include <poll.h>
-
 #include <mutex>
 #include <optional>
 
 #include "aio/core/create_task.hpp"
-#include "aio/core/detail/wait_list.hpp"
-#include "aio/core/sock.hpp"
 #include "symbolizer.hpp"
+#include "task_walk.hpp"
 
 namespace aio {
 
 namespace debug {
 
-namespace {
-
-// Every C++ coroutine frame (GCC and Clang alike) starts with its resume
-// function: symbolised, it names the coroutine. Only for live, suspended frames.
-std::string coroutine_of(detail::symbolizer& sym, const void* frame) {
-  if (!frame) return {};
-  const auto fn = *static_cast<const std::uintptr_t*>(frame);
-  return fn ? detail::describe(sym.resolve(fn, false)) : std::string();
-}
-
-std::string io_what(const aio::detail::io_op& op) {
-  switch (op.kind_) {
-    case aio::detail::io_kind::recv:
-      return "socket read";
-    case aio::detail::io_kind::send:
-      return "socket write";
-    case aio::detail::io_kind::accept:
-      return "socket accept";
-    case aio::detail::io_kind::connect:
-      return "socket connect";
-    case aio::detail::io_kind::poll:
-      return (op.flags_ & POLLIN) ? "fd readable" : "fd writable";
-    case aio::detail::io_kind::read:
-      return "file read";
-    case aio::detail::io_kind::write:
-      return "file write";
-  }
-  return "I/O";
-}
-
-// What a suspension waits on. Primitives built on wait_list say it (what_);
-// the other awaiters are told apart by their cancel hook, whose symbol
-// names the awaiter's type (no field per awaiter: a sleeping task's frame
-// stays as small as it is).
-std::string waiting_on(detail::symbolizer& sym, aio::detail::waiter* w) {
-  if (w->cancel_ == &aio::detail::wait_node::cancel_and_unlink)
-    return static_cast<aio::detail::wait_node*>(w)->what_;
-  const std::string hook =
-      sym.resolve(reinterpret_cast<std::uintptr_t>(w->cancel_), false).function;
-  auto has = [&hook](const char* s) { return hook.find(s) != std::string::npos; };
-  if (has("sleep_awaiter")) return "sleep";
-  if (has("io_awaiter")) return io_what(*static_cast<aio::detail::io_awaiter*>(w));
-  if (has("handle_wait"))
-    return "task '" + static_cast<aio::detail::handle_wait*>(w)->target->name() + "'";
-  if (has("shield")) return "shield";
-  if (has("gather")) return "gather";
-  if (has("as_completed")) return "as_completed";
-  if (has("task_group")) return "task_group";
-  if (has("wait_core")) return "wait";
-  if (has("barrier")) return "barrier";
-  if (has("concurrent_future") || has("exec")) return "executor job";
-  if (has("future")) return "future";
-  return hook.empty() ? "waiting" : "waiting (" + hook + ")";
-}
-
-}  // namespace
+using detail::await_chain;
+using detail::coroutine_of;
+using detail::waiting_on;
 
 std::vector<task_info> list_tasks(event_loop& loop) {
   loop.check_thread("list_tasks");
@@ -92,6 +36,7 @@ std::vector<task_info> list_tasks(event_loop& loop) {
       i.state = "waiting";
       i.waiting_on = waiting_on(sym, t->waiter_);
       i.suspended_in = coroutine_of(sym, t->resume_.address());
+      i.await_chain = await_chain(sym, *t);
     } else {
       i.state = "ready";
       i.suspended_in = coroutine_of(sym, t->resume_.address());
@@ -108,8 +53,12 @@ std::string format_tasks(const std::vector<task_info>& tasks) {
     if (!t.waiting_on.empty()) out += " on " + t.waiting_on;
     if (t.cancelling) out += " (cancelling)";
     out += "\n    coroutine: " + (t.coroutine.empty() ? std::string("?") : t.coroutine) + "\n";
-    if (!t.suspended_in.empty() && t.suspended_in != t.coroutine)
+    if (t.await_chain.size() > 1) {
+      out += "    await chain:\n";
+      for (const auto& c : t.await_chain) out += "      " + c + "\n";
+    } else if (!t.suspended_in.empty() && t.suspended_in != t.coroutine) {
       out += "    suspended in: " + t.suspended_in + "\n";
+    }
     if (!t.created_at.empty()) out += "    created at: " + t.created_at + "\n";
   }
   return out;

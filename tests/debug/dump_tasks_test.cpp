@@ -3,6 +3,7 @@
 // it waits on, and the coroutines it runs.
 
 #include <algorithm>
+#include <array>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -114,6 +115,42 @@ AIO_TEST(dump_tasks_test, lists_each_task_with_what_it_waits_on) {
   for (auto& h : {sleeper, locker, reader, getter, waiter, fresh}) all.push_back(h);
   co_await aio::wait(std::move(all));
   EXPECT_EQ(aio::debug::list_tasks(aio::get_running_loop()).size(), 1u);
+}
+
+namespace {
+aio::task<int> innermost_reads(int fd) {
+  std::array<char, 4> buf{};
+  auto n = co_await aio::sock_recv_into(fd, std::span<char>(buf));
+  co_return static_cast<int>(n);
+}
+aio::task<int> middle_parses(int fd) { co_return co_await innermost_reads(fd) + 1; }
+aio::task<> outer_serves(int fd) { co_await middle_parses(fd); }
+}  // namespace
+
+AIO_TEST(dump_tasks_test, await_chain_lists_every_coroutine_outermost_first) {
+  aio::test::socket_pair p;
+  auto server = aio::create_task(outer_serves(p.b), "server");
+  co_await aio::sleep(5ms);
+  auto ts = aio::debug::list_tasks(aio::get_running_loop());
+  const auto* t = find(ts, "server");
+  CO_ASSERT_TRUE(t);
+  EXPECT_EQ(t->waiting_on, "socket read");
+  CO_ASSERT_EQ(t->await_chain.size(), 3u);
+  EXPECT_TRUE(contains(t->await_chain[0], "outer_serves")) << t->await_chain[0];
+  EXPECT_TRUE(contains(t->await_chain[1], "middle_parses")) << t->await_chain[1];
+  EXPECT_TRUE(contains(t->await_chain[2], "innermost_reads")) << t->await_chain[2];
+  EXPECT_TRUE(contains(t->await_chain[2], "dump_tasks_test.cpp")) << t->await_chain[2];
+  const std::string text = aio::debug::format_tasks(ts);
+  EXPECT_TRUE(contains(text, "await chain:")) << text;
+  // A task suspended in its own coroutine has a chain of one.
+  auto sleeper = aio::create_task(sleeps_for_long(), "alone");
+  co_await aio::sleep(1ms);
+  ts = aio::debug::list_tasks(aio::get_running_loop());
+  EXPECT_EQ(find(ts, "alone")->await_chain.size(), 1u);
+  sleeper.cancel();
+  server.cancel();
+  std::vector<aio::task_handle<>> both{sleeper, server};
+  co_await aio::wait(std::move(both));
 }
 
 AIO_TEST(dump_tasks_test, dump_tasks_writes_the_table) {

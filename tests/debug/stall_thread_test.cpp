@@ -133,9 +133,37 @@ AIO_TEST(stall_thread_test, slow_step_summary_names_the_task_and_where_it_resume
   EXPECT_NE(slow[0].resumed_in.find("stall_thread_test.cpp"), std::string::npos)
       << slow[0].resumed_in;
   EXPECT_NE(slow[0].text().find("slow step: task 'blocker'"), std::string::npos) << slow[0].text();
+  EXPECT_EQ(slow[0].suspended_in, "(the task finished)");
   auto stalled = log.of_kind(kind::stalled);
   CO_ASSERT_TRUE(!stalled.empty());
   EXPECT_EQ(stalled[0].task_name, "blocker");
+}
+
+namespace {
+// A coroutine that blocks, then suspends on a sleep: the summary says where.
+[[gnu::noinline]] aio::task<> block_then_sleep_in_test() {
+  co_await aio::sleep(1ms);
+  sleep_blocking_in_test(150ms);
+  co_await aio::sleep(5ms);
+}
+}  // namespace
+
+AIO_TEST(stall_thread_test, slow_step_summary_says_where_the_task_suspended_next) {
+  aio::test::report_log log;
+  auto& loop = aio::get_running_loop();
+  aio::test::detector_guard guard{loop};
+  aio::debug::enable_blocking_detector(loop, {.threshold = 30ms, .logger = log.logger()});
+  auto outer = []() -> aio::task<> { co_await block_then_sleep_in_test(); };
+  auto t = aio::create_task(outer(), "sleeper");
+  co_await t;
+  CO_ASSERT_TRUE(co_await log.wait_for(kind::slow_step, 1));
+  auto slow = log.of_kind(kind::slow_step);
+  CO_ASSERT_EQ(slow.size(), 1u);
+  EXPECT_EQ(slow[0].task_name, "sleeper");
+  EXPECT_NE(slow[0].suspended_in.find("block_then_sleep_in_test"), std::string::npos) << slow[0].text();
+  EXPECT_NE(slow[0].suspended_in.find("stall_thread_test.cpp"), std::string::npos) << slow[0].text();
+  EXPECT_NE(slow[0].suspended_in.find("waiting on sleep"), std::string::npos) << slow[0].text();
+  EXPECT_NE(slow[0].text().find("then suspended in: "), std::string::npos) << slow[0].text();
 }
 
 AIO_TEST(stall_thread_test, a_blocking_callback_is_reported_without_a_task) {

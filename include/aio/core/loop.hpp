@@ -70,9 +70,13 @@ struct loop_progress {
   static constexpr std::uint32_t in_poller = 1, not_running = 2, watched = 4;
   std::atomic<std::uint32_t> idle{not_running};
   /// Set by the watchdog when the current step overran its threshold: the
-  /// loop calls `on_stall_end` (on its own thread) once the step is over.
+  /// loop calls `on_stall_end` (on its own thread) once the step is over,
+  /// with the task the step ran — now suspended, or done but not yet freed —
+  /// or nullptr (a callback, or a task already gone).
   std::atomic<bool> stalled{false};
-  void (*on_stall_end)(event_loop&) noexcept = nullptr;
+  void (*on_stall_end)(event_loop&, detail::promise_base*) noexcept = nullptr;
+  /// The last task to finish (a stale pointer in general; compared, never read).
+  const void* last_done = nullptr;
 
   /// Step durations, sampled: with `sample_steps` on, one step in
   /// `sample_every` is timed (two clock reads) and counted in
@@ -193,11 +197,13 @@ class event_loop {
   std::size_t task_count() const noexcept { return task_count_; }
   /// The counters a blocking detector watches (aiocpp::debug). Any thread may read them.
   detail::loop_progress& progress() noexcept { return progress_; }
+  /// The step the watchdog flagged is over: tells the detector, with the
+  /// task that ran (nullptr for a callback).
+  void end_stall(detail::promise_base* task = nullptr) noexcept;
 
  private:
   void run_ready();
   void run_timed(detail::ready_node* n) noexcept;
-  void end_stall() noexcept;
   void leave_idle(std::uint32_t why) noexcept;
 
   detail::ready_node* ready_head_ = nullptr;

@@ -63,6 +63,9 @@ struct stall_report {
   /// The coroutine the step resumed (the outermost coroutine body on the
   /// stack): "function at file:line"; empty for a callback.
   std::string resumed_in;
+  /// slow_step of a task: where the step left it — "function at file:line,
+  /// waiting on socket read" — or "(the task finished)".
+  std::string suspended_in;
   /// The loop thread's stack during the stall (for a slow_step, as first
   /// taken); empty when it could not be taken in time.
   std::vector<stack_frame> stack;

@@ -32,6 +32,9 @@ struct task_info {
   std::string waiting_on;
   std::string coroutine;     ///< the task's own coroutine: "function at file:line"
   std::string suspended_in;  ///< the innermost coroutine it is suspended in (empty when running)
+  /// A waiting task's coroutines, outermost first: its own, then each
+  /// aio::task it awaits, down to suspended_in (like `python -m asyncio ps`).
+  std::vector<std::string> await_chain;
   std::string created_at;    ///< where create_task was called: "file:line in function"
   bool cancelling = false;   ///< a cancel is pending
 };

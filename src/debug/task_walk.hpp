@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Reading a live task for reports: the coroutine a frame belongs to, what a
+// suspension waits on, and the chain of coroutines awaiting one another.
+// Loop thread only, with symbols_mutex() held.
+
+#include <string>
+#include <vector>
+
+#include "aio/core/detail/promise.hpp"
+#include "symbolizer.hpp"
+
+namespace aio::debug::detail {
+
+/// "function at file:line" of a suspended coroutine frame; empty for null.
+std::string coroutine_of(symbolizer& sym, const void* frame);
+/// "sleep", "socket read", "lock", "queue get", "task 'x'"…
+std::string waiting_on(symbolizer& sym, aio::detail::waiter* w);
+/// The coroutines of a suspended task, outermost first: the task's own
+/// coroutine, then each task<> it awaits inline, down to the one suspended.
+/// A coroutine of another type than aio::task ends the walk.
+std::vector<std::string> await_chain(symbolizer& sym, const aio::detail::promise_base& t);
+
+}  // namespace aio::debug::detail
