@@ -115,6 +115,64 @@ void connect_awaiter::await_resume() const {
     throw std::system_error(-r, std::system_category(), "connect to " + target.to_string());
 }
 
+recvfrom_awaiter::recvfrom_awaiter(int fd, std::span<std::byte> buf) noexcept {
+  kind_ = io_kind::recvmsg;
+  fd_ = fd;
+  flags_ = MSG_TRUNC;
+  iov.iov_base = buf.data();
+  iov.iov_len = buf.size();
+  point_msghdr();
+}
+
+void recvfrom_awaiter::point_msghdr() noexcept {
+  msg.msg_name = from.data();
+  msg.msg_namelen = sizeof from.storage;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = nullptr;
+  msg.msg_controllen = 0;
+  msg.msg_flags = 0;
+  buf_ = &msg;
+}
+
+received_from recvfrom_awaiter::await_resume() {
+  auto n = static_cast<std::size_t>(finish_or_throw("sock_recvfrom"));
+  received_from out;
+  // With MSG_TRUNC the result is the datagram's real length.
+  out.truncated = n > iov.iov_len || (msg.msg_flags & MSG_TRUNC) != 0;
+  out.size = n > iov.iov_len ? iov.iov_len : n;
+  from.size = msg.msg_namelen;
+  out.from = from;
+  return out;
+}
+
+sendto_awaiter::sendto_awaiter(int fd, std::span<const std::byte> buf, const sock_address& dest) noexcept
+    : to(dest) {
+  kind_ = io_kind::sendmsg;
+  fd_ = fd;
+  iov.iov_base = const_cast<std::byte*>(buf.data());
+  iov.iov_len = buf.size();
+  point_msghdr();
+}
+
+void sendto_awaiter::point_msghdr() noexcept {
+  msg.msg_name = to.size ? to.data() : nullptr;
+  msg.msg_namelen = to.size;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  buf_ = &msg;
+}
+
+std::size_t sendto_awaiter::await_resume() const {
+  int r = finish();
+  if (r < 0) {
+    std::string what = "sock_sendto: " + std::to_string(iov.iov_len) + "-byte datagram to ";
+    what += to.size ? to.to_string() : std::string("the connected peer");
+    throw std::system_error(-r, std::system_category(), what + " (fd " + std::to_string(fd_) + ")");
+  }
+  return static_cast<std::size_t>(r);
+}
+
 poll_awaiter::poll_awaiter(int fd, unsigned events) noexcept {
   kind_ = io_kind::poll;
   fd_ = fd;
@@ -127,6 +185,16 @@ task<std::string> sock_recv(int fd, std::size_t max) {
   std::string out(max, '\0');
   std::size_t n = co_await sock_recv_into(fd, std::span<char>(out.data(), out.size()));
   out.resize(n);
+  co_return out;
+}
+
+task<datagram> sock_recvfrom(int fd, std::size_t max) {
+  datagram out;
+  out.data.resize(max);
+  auto r = co_await sock_recvfrom_into(fd, std::as_writable_bytes(std::span<char>(out.data.data(), max)));
+  out.data.resize(r.size);
+  out.from = r.from;
+  out.truncated = r.truncated;
   co_return out;
 }
 

@@ -30,6 +30,10 @@ std::string io_what(const aio::detail::io_op& op) {
       return "file read";
     case aio::detail::io_kind::write:
       return "file write";
+    case aio::detail::io_kind::recvmsg:
+      return "datagram receive";
+    case aio::detail::io_kind::sendmsg:
+      return "datagram send";
   }
   return "I/O";
 }

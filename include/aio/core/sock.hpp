@@ -15,6 +15,7 @@
 // (libpq, MariaDB Connector/C, c-ares): like loop.add_reader, as an awaitable.
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <span>
@@ -43,6 +44,23 @@ struct sock_address {
 struct accepted {
   int fd = -1;
   sock_address peer;
+};
+
+/// What sock_recvfrom_into returns: like asyncio's `(nbytes, address)`, plus
+/// whether the datagram was cut short.
+struct received_from {
+  std::size_t size = 0;    // bytes stored in the buffer
+  sock_address from;       // the sender (size 0 or a bare family for an unbound Unix sender)
+  bool truncated = false;  // the datagram was longer than the buffer: its tail is lost
+};
+
+/// One datagram and its sender: what sock_recvfrom and datagram_endpoint give.
+/// Differs from asyncio (which truncates silently): `truncated` says when the
+/// datagram was longer than the size asked for (`data` then holds its head).
+struct datagram {
+  std::string data;
+  sock_address from;
+  bool truncated = false;
 };
 
 namespace detail {
@@ -94,6 +112,35 @@ struct connect_awaiter : io_awaiter {
   connect_awaiter(int fd, const sock_address& addr) noexcept;
   void await_resume() const;
 };
+/// recvmsg with MSG_TRUNC (datagram sockets): the kernel reports the full
+/// length, so a datagram larger than the buffer is seen, not silently cut.
+struct recvfrom_awaiter : io_awaiter {
+  msghdr msg{};
+  iovec iov{};
+  sock_address from;
+  recvfrom_awaiter(int fd, std::span<std::byte> buf) noexcept;
+  recvfrom_awaiter(const recvfrom_awaiter&) = delete;
+  bool await_suspend(std::coroutine_handle<> h) {
+    point_msghdr();  // self-referential: set where the awaiter finally lives
+    return io_awaiter::await_suspend(h);
+  }
+  received_from await_resume();
+  void point_msghdr() noexcept;
+};
+/// sendmsg of one datagram to `to` (or to the connected peer when to.size == 0).
+struct sendto_awaiter : io_awaiter {
+  msghdr msg{};
+  iovec iov{};
+  sock_address to;
+  sendto_awaiter(int fd, std::span<const std::byte> buf, const sock_address& dest) noexcept;
+  sendto_awaiter(const sendto_awaiter&) = delete;
+  bool await_suspend(std::coroutine_handle<> h) {
+    point_msghdr();
+    return io_awaiter::await_suspend(h);
+  }
+  std::size_t await_resume() const;
+  void point_msghdr() noexcept;
+};
 struct poll_awaiter : io_awaiter {
   poll_awaiter(int fd, unsigned events) noexcept;
   unsigned await_resume() const { return static_cast<unsigned>(finish_or_throw("wait for fd")); }
@@ -119,6 +166,28 @@ task<> sock_sendall(int fd, std::string_view data);
 inline detail::accept_awaiter sock_accept(int fd) { return detail::accept_awaiter(fd); }
 /// Like `loop.sock_connect(sock, address)`; the error names the address.
 inline detail::connect_awaiter sock_connect(int fd, const sock_address& addr) { return {fd, addr}; }
+/// Like `loop.sock_recvfrom_into(sock, buf)` (Python 3.11) on a datagram
+/// socket: one datagram into `buf`, with its sender. A datagram longer than
+/// `buf` sets `truncated` (its tail is discarded by the kernel). Throws
+/// std::system_error (ECONNREFUSED on a connected UDP socket whose peer
+/// answered an earlier datagram with ICMP port unreachable). Cancel-safe:
+/// cancelled, no datagram was consumed.
+inline detail::recvfrom_awaiter sock_recvfrom_into(int fd, std::span<std::byte> buf) { return {fd, buf}; }
+/// Like `loop.sock_recvfrom(sock, bufsize)` (Python 3.11): one datagram of up
+/// to `max` bytes and its sender; see sock_recvfrom_into. Cancel-safe.
+task<datagram> sock_recvfrom(int fd, std::size_t max);
+/// Like `loop.sock_sendto(sock, data, address)` (Python 3.11): sends one
+/// datagram to `to` (to.size == 0: to the connected peer); returns its size.
+/// Throws std::system_error naming the size and the address (EMSGSIZE for a
+/// datagram too large, ECONNREFUSED after an ICMP error on a connected
+/// socket). Cancel-safe: cancelled, the datagram was not sent. `data` must
+/// stay alive until the awaiter is resumed.
+inline detail::sendto_awaiter sock_sendto(int fd, std::span<const std::byte> data, const sock_address& to) {
+  return {fd, data, to};
+}
+inline detail::sendto_awaiter sock_sendto(int fd, std::string_view data, const sock_address& to) {
+  return {fd, std::as_bytes(std::span<const char>(data.data(), data.size())), to};
+}
 /// Waits until `fd` is readable; returns the poll events seen (POLLIN, POLLHUP…).
 inline detail::poll_awaiter wait_readable(int fd) { return {fd, 0x001 /*POLLIN*/}; }
 /// Waits until `fd` is writable; returns the poll events seen (POLLOUT, POLLERR…).

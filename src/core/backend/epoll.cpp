@@ -55,6 +55,7 @@ struct fd_state {
 bool wants_write(const io_op& op) noexcept {
   switch (op.kind_) {
     case io_kind::send:
+    case io_kind::sendmsg:
     case io_kind::connect:
     case io_kind::write:
       return true;

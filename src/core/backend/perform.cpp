@@ -18,6 +18,13 @@ int perform_io(io_op& op) noexcept {
       case io_kind::send:
         r = ::send(op.fd_, op.buf_, op.len_, static_cast<int>(op.flags_) | MSG_DONTWAIT | MSG_NOSIGNAL);
         break;
+      case io_kind::recvmsg:
+        r = ::recvmsg(op.fd_, static_cast<msghdr*>(op.buf_), static_cast<int>(op.flags_) | MSG_DONTWAIT);
+        break;
+      case io_kind::sendmsg:
+        r = ::sendmsg(op.fd_, static_cast<const msghdr*>(op.buf_),
+                      static_cast<int>(op.flags_) | MSG_DONTWAIT | MSG_NOSIGNAL);
+        break;
       case io_kind::accept:
         r = ::accept4(op.fd_, op.addr_, op.addrlen_, SOCK_NONBLOCK | SOCK_CLOEXEC);
         break;

@@ -56,6 +56,12 @@ class uring_backend final : public backend {
       case io_kind::send:
         ::io_uring_prep_send(s, op.fd_, op.buf_, op.len_, static_cast<int>(op.flags_) | MSG_NOSIGNAL);
         break;
+      case io_kind::recvmsg:
+        ::io_uring_prep_recvmsg(s, op.fd_, static_cast<msghdr*>(op.buf_), op.flags_);
+        break;
+      case io_kind::sendmsg:
+        ::io_uring_prep_sendmsg(s, op.fd_, static_cast<const msghdr*>(op.buf_), op.flags_ | MSG_NOSIGNAL);
+        break;
       case io_kind::accept:
         ::io_uring_prep_accept(s, op.fd_, op.addr_, op.addrlen_, SOCK_NONBLOCK | SOCK_CLOEXEC);
         break;

@@ -44,7 +44,9 @@ struct timer_node {
   std::uint8_t slot_ = 0;
 };
 
-enum class io_kind : std::uint8_t { recv, send, accept, connect, poll, read, write };
+/// recvmsg/sendmsg carry their `msghdr*` in buf_ (datagrams: the address and
+/// the MSG_TRUNC length come back through it).
+enum class io_kind : std::uint8_t { recv, send, accept, connect, poll, read, write, recvmsg, sendmsg };
 
 /// One I/O operation handed to the backend. `complete_` runs on the loop
 /// thread once the backend is done with every pointer in the op, with `res_`
