@@ -10,6 +10,12 @@ exception_group::exception_group(std::string msg, std::vector<std::exception_ptr
   for (const auto& e : exceptions_) what_ += "\n  - " + describe(e);
 }
 
+incomplete_read_error::incomplete_read_error(std::string partial, std::optional<std::size_t> expected)
+    : std::runtime_error(std::to_string(partial.size()) + " bytes read on a total of " +
+                         (expected ? std::to_string(*expected) : std::string("undefined")) + " expected bytes"),
+      partial_(std::move(partial)),
+      expected_(expected) {}
+
 std::string describe(const std::exception_ptr& e) {
   if (!e) return "no exception";
   try {

@@ -2,13 +2,18 @@
 // The plain transport: a socket (recv/send through the loop's backend) or a
 // pipe (read/write when poll says so: io_uring hands -EAGAIN back for
 // O_NONBLOCK pipes instead of waiting).
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
 #include "aio/net/transport.hpp"
+#include "plain_transport.hpp"
 
 namespace aio {
 
@@ -65,7 +70,26 @@ struct op_slot {
 
 constexpr std::uint32_t poll_in = 0x001, poll_out = 0x004;
 
-class fd_transport final : public transport {
+// write(2) to a pipe whose reader is gone raises SIGPIPE, and unlike send it
+// has no MSG_NOSIGNAL: block the signal in this thread around the call and
+// swallow the one it raised (unless the thread had it blocked already).
+ssize_t pipe_writev(int fd, const iovec* iov, int count) {
+  sigset_t pipe_only, old;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  ssize_t r = ::writev(fd, iov, count);
+  int err = errno;
+  if (r < 0 && err == EPIPE && !sigismember(&old, SIGPIPE)) {
+    timespec zero{};
+    ::sigtimedwait(&pipe_only, nullptr, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return r;
+}
+
+class fd_transport final : public detail::plain_transport {
  public:
   fd_transport(int fd, bool is_socket) noexcept : fd_(fd), socket_(is_socket) {}
   ~fd_transport() override {
@@ -101,8 +125,9 @@ class fd_transport final : public transport {
       if (closing_) throw_errno(EPIPE, "write to a closed transport", fd_);
       // Try the kernel first: a socket with room takes the bytes now,
       // without a round through the backend.
+      iovec one{const_cast<std::byte*>(buf.data()), buf.size()};
       ssize_t r = socket_ ? ::send(fd_, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
-                          : ::write(fd_, buf.data(), buf.size());
+                          : pipe_writev(fd_, &one, 1);
       if (r >= 0) co_return static_cast<std::size_t>(r);
       if (errno == EINTR) continue;
       if (errno != EAGAIN) throw_errno(errno, socket_ ? "send" : "write to pipe", fd_);
@@ -127,6 +152,64 @@ class fd_transport final : public transport {
     }
     co_return;
   }
+
+  std::size_t try_write(std::span<const std::string_view> parts) override {
+    if (closing_) throw_errno(EPIPE, "write to a closed transport", fd_);
+    std::size_t total = 0;
+    while (!parts.empty()) {
+      iovec iov[64];
+      std::size_t count = std::min<std::size_t>(parts.size(), 64), want = 0;
+      for (std::size_t i = 0; i < count; ++i) {
+        iov[i] = {const_cast<char*>(parts[i].data()), parts[i].size()};
+        want += parts[i].size();
+      }
+      ssize_t r;
+      do {
+        if (socket_) {
+          msghdr m{};
+          m.msg_iov = iov;
+          m.msg_iovlen = count;
+          r = ::sendmsg(fd_, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+        } else {
+          r = pipe_writev(fd_, iov, static_cast<int>(count));
+        }
+      } while (r < 0 && errno == EINTR);
+      if (r < 0) {
+        // What was taken is reported; a lasting error shows again next time.
+        if (errno == EAGAIN || total > 0) return total;
+        throw_errno(errno, socket_ ? "send" : "write to pipe", fd_);
+      }
+      total += static_cast<std::size_t>(r);
+      if (static_cast<std::size_t>(r) < want) break;
+      parts = parts.subspan(count);
+    }
+    return total;
+  }
+
+  void shutdown_write() override {
+    if (closing_) return;
+    if (!socket_) {
+      close();
+    } else if (::shutdown(fd_, SHUT_WR) != 0 && errno != ENOTCONN) {
+      throw_errno(errno, "shutdown(SHUT_WR)", fd_);
+    }
+  }
+
+  task<bool> wait_writable() override {
+    if (closing_) co_return false;
+    abandonable_io op(detail::io_kind::poll, fd_, nullptr, 0, poll_out);
+    int w;
+    {
+      op_slot in(writing_, op);
+      w = co_await op;
+    }
+    finish_op();
+    if (closing_) co_return false;
+    if (w < 0) throw_errno(-w, "wait for writable", fd_);
+    co_return true;
+  }
+
+  bool is_socket() const noexcept override { return socket_; }
 
   void close() noexcept override {
     if (closing_) return;

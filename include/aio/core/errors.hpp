@@ -7,7 +7,9 @@
 // `catch (const std::exception&)` meant for failures never swallows a
 // cancellation. Catch it by name (or with `catch (...)`) and rethrow.
 
+#include <cstddef>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -42,6 +44,36 @@ class timeout_error : public std::runtime_error {
 class invalid_state_error : public std::logic_error {
  public:
   using std::logic_error::logic_error;
+};
+
+/// A stream ended before a read could complete: `readexactly(n)` got fewer
+/// than n bytes, or `readuntil(sep)` reached end of stream without `sep`.
+/// Like `asyncio.IncompleteReadError` (an EOFError there).
+class incomplete_read_error : public std::runtime_error {
+ public:
+  /// `expected`: the byte count asked for, or nullopt when unknown (readuntil).
+  incomplete_read_error(std::string partial, std::optional<std::size_t> expected);
+  /// The bytes read before end of stream (asyncio's `partial`).
+  const std::string& partial() const noexcept { return partial_; }
+  /// The total count asked for (asyncio's `expected`), nullopt for readuntil.
+  std::optional<std::size_t> expected() const noexcept { return expected_; }
+
+ private:
+  std::string partial_;
+  std::optional<std::size_t> expected_;
+};
+
+/// `readuntil` / `readline` looked past the stream's limit without finding
+/// the separator. Like `asyncio.LimitOverrunError`.
+class limit_overrun_error : public std::runtime_error {
+ public:
+  limit_overrun_error(const std::string& msg, std::size_t consumed)
+      : std::runtime_error(msg), consumed_(consumed) {}
+  /// How many bytes would have to be consumed (asyncio's `consumed`).
+  std::size_t consumed() const noexcept { return consumed_; }
+
+ private:
+  std::size_t consumed_;
 };
 
 /// SIGINT arrived while `aio::run` was running; the main task was cancelled.

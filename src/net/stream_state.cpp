@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+// The write side's machinery: submit (kernel first, then the buffer), the
+// flusher task, failure and close. See stream_state.hpp for the model.
+#include "stream_state.hpp"
+
+#include <cerrno>
+#include <system_error>
+
+#include "aio/core/create_task.hpp"
+
+namespace aio::detail {
+
+namespace {
+
+// A write buffer bigger than this is freed once empty (a huge message must
+// not pin its memory for the rest of the connection).
+constexpr std::size_t keep_write_capacity = 1 << 20;
+
+task<> flush_loop(stream_ref ref) {
+  stream_state& s = *ref;
+  try {
+    for (;;) {
+      if (s.sending.empty()) s.sending.swap(s.pending);
+      if (s.sending.empty() || s.error || s.closed) break;
+      std::size_t n = co_await s.t->write_some(s.sending.readable());
+      s.sending.consume(n);
+      s.flushed += n;
+      s.on_flushed();
+    }
+    s.sending.trim(keep_write_capacity);
+    s.pending.trim(keep_write_capacity);
+    if (s.eof_requested && !s.eof_sent && !s.error && !s.closed) {
+      s.eof_sent = true;
+      co_await s.t->write_eof();
+      if (s.t->is_closing()) s.close_transport();  // a pipe's write end closes
+    }
+  } catch (const cancelled_error&) {
+    // The loop is shutting down (nobody else cancels this task): the
+    // unsent bytes are lost, and whoever waits for them must hear it.
+    s.fail(std::make_exception_ptr(
+        std::system_error(ECANCELED, std::generic_category(), "stream flusher cancelled with bytes unsent")));
+    s.exclusive = false;
+    throw;
+  } catch (...) {
+    s.fail(std::current_exception());
+  }
+  s.release_exclusive();
+}
+
+}  // namespace
+
+void throw_stream_errno(int err, const std::string& what) {
+  throw std::system_error(err, std::generic_category(), what);
+}
+
+stream_state_header& stream_header(stream_state* s) noexcept { return *s; }
+void destroy_stream_state(stream_state* s) noexcept { delete s; }
+
+void stream_state::wake_all_writers() noexcept {
+  while (writers.wake_front()) ++woken_writers;
+  while (idle.wake_front()) {  // sendfile / start_tls look again (and throw)
+  }
+}
+
+void stream_state::close_transport() noexcept {
+  if (closed) return;
+  closed = true;
+  if (t) t->close();
+  while (closers.wake_front()) {
+  }
+  while (drains.wake_front()) {
+  }
+  while (idle.wake_front()) {
+  }
+}
+
+task<> acquire_write_side(stream_state& s, const char* what) {
+  for (;;) {
+    s.check_writable(what);
+    // Not exclusive means nothing is buffered: whoever appends starts a flusher.
+    if (!s.exclusive) {
+      s.exclusive = true;
+      co_return;
+    }
+    co_await list_wait(s.idle, "stream_writer (waiting for the flusher)");
+  }
+}
+
+void stream_state::fail(std::exception_ptr e) noexcept {
+  if (!error) error = std::move(e);
+  close_transport();
+  wake_all_writers();
+}
+
+void stream_state::check_writable(const char* what) const {
+  if (error) std::rethrow_exception(error);
+  if (closing || closed) throw invalid_state_error(std::string("stream_writer::") + what + " after close()");
+  if (eof_requested) throw invalid_state_error(std::string("stream_writer::") + what + " after write_eof()");
+}
+
+void stream_state::submit(std::span<const std::string_view> parts) {
+  std::size_t total = 0;
+  for (auto p : parts) total += p.size();
+  if (total == 0) return;
+  std::size_t sent = 0;
+  if (!exclusive && buffered() == 0 && plain) {
+    try {
+      sent = plain->try_write(parts);
+    } catch (...) {
+      fail(std::current_exception());
+      throw;
+    }
+    accepted += sent;
+    flushed += sent;
+    if (sent == total) return;
+  }
+  for (auto p : parts) {
+    if (sent >= p.size()) {
+      sent -= p.size();
+      continue;
+    }
+    pending.append(p.substr(sent));
+    accepted += p.size() - sent;
+    sent = 0;
+  }
+  kick();
+}
+
+void stream_state::on_flushed() noexcept {
+  while (wait_node* n = drains.front()) {
+    if (static_cast<stream_drain_awaiter*>(n)->target > flushed) break;
+    drains.wake_front();
+  }
+  if (woken_writers == 0 && !writers.empty() && buffered() <= opts.low_water) {
+    ++woken_writers;
+    writers.wake_front();
+  }
+}
+
+void stream_state::pass_turn() noexcept {
+  if (!writers.empty() && buffered() <= opts.high_water) {
+    ++woken_writers;
+    writers.wake_front();
+  }
+}
+
+void stream_state::kick() noexcept {
+  if (exclusive || closed || error) return;
+  bool eof_owed = eof_requested && !eof_sent;
+  if (buffered() == 0 && (!eof_owed || plain)) {
+    if (eof_owed) {
+      eof_sent = true;
+      try {
+        plain->shutdown_write();
+      } catch (...) {
+        fail(std::current_exception());
+        return;
+      }
+      if (t->is_closing()) close_transport();  // a pipe's write end closes
+    }
+    if (closing) close_transport();
+    return;
+  }
+  event_loop* loop = try_get_running_loop();
+  if (!loop) {
+    // Dropped after its loop ended: nothing can send the rest.
+    fail(std::make_exception_ptr(
+        std::system_error(EPIPE, std::generic_category(), "stream dropped without a running loop to flush it")));
+    return;
+  }
+  exclusive = true;
+  detail::spawn(*loop, flush_loop(stream_ref(this)), {});
+}
+
+void stream_state::release_exclusive() noexcept {
+  exclusive = false;
+  kick();
+  if (!exclusive) idle.wake_front();
+}
+
+void stream_state::close_writer() noexcept {
+  if (closing) return;
+  closing = true;
+  wake_all_writers();
+  kick();
+}
+
+}  // namespace aio::detail
