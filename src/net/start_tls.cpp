@@ -15,8 +15,24 @@ namespace {
 task<> upgrade(stream_ref ref, const secure_layer& layer, std::string server_hostname, bool server_side) {
   stream_state& s = *ref;
   if (s.reading) throw invalid_state_error("start_tls: a read is waiting on the stream");
-  co_await acquire_write_side(s, "start_tls()");
+  if (s.hold_at) throw invalid_state_error("start_tls: another start_tls is in progress");
+  s.check_writable("start_tls()");
+  s.hold_at = s.accepted;  // what was written so far goes out in clear; the rest waits
+  try {
+    co_await acquire_write_side(s, "start_tls()", true);
+  } catch (...) {
+    s.hold_at.reset();
+    s.kick();  // the held writes go out after all
+    if (!s.exclusive)
+      while (s.idle.wake_front()) {
+      }
+    throw;
+  }
   exclusive_guard guard{s};
+  struct unhold_writes {
+    stream_state& s;
+    ~unhold_writes() { s.hold_at.reset(); }
+  } writes_held{s};
   if (s.reading) throw invalid_state_error("start_tls: a read is waiting on the stream");
   s.reading = true;  // reads now would see the transport go away under them
   struct unhold {
@@ -29,8 +45,11 @@ task<> upgrade(stream_ref ref, const secure_layer& layer, std::string server_hos
   s.plain = nullptr;
   std::unique_ptr<transport> secure;
   try {
-    secure = server_side ? co_await layer.wrap_server(std::move(inner), std::move(leftover))
-                         : co_await layer.wrap_client(std::move(inner), std::move(server_hostname), std::move(leftover));
+    // (Not a ?: of two co_awaits: GCC 12 miscompiles that.)
+    if (server_side)
+      secure = co_await layer.wrap_server(std::move(inner), std::move(leftover));
+    else
+      secure = co_await layer.wrap_client(std::move(inner), std::move(server_hostname), std::move(leftover));
   } catch (const cancelled_error&) {
     s.fail(std::make_exception_ptr(
         std::system_error(ECANCELED, std::generic_category(), "start_tls: handshake cancelled")));

@@ -22,14 +22,18 @@ task<> flush_loop(stream_ref ref) {
     for (;;) {
       if (s.sending.empty()) s.sending.swap(s.pending);
       if (s.sending.empty() || s.error || s.closed) break;
-      std::size_t n = co_await s.t->write_some(s.sending.readable());
+      auto chunk = s.sending.readable();
+      std::size_t allowed = s.sendable();
+      if (allowed == 0) break;  // held for start_tls
+      if (chunk.size() > allowed) chunk = chunk.first(allowed);
+      std::size_t n = co_await s.t->write_some(chunk);
       s.sending.consume(n);
       s.flushed += n;
       s.on_flushed();
     }
     s.sending.trim(keep_write_capacity);
     s.pending.trim(keep_write_capacity);
-    if (s.eof_requested && !s.eof_sent && !s.error && !s.closed) {
+    if (s.eof_requested && !s.eof_sent && !s.error && !s.closed && s.buffered() == 0) {
       s.eof_sent = true;
       co_await s.t->write_eof();
       if (s.t->is_closing()) s.close_transport();  // a pipe's write end closes
@@ -74,11 +78,11 @@ void stream_state::close_transport() noexcept {
   }
 }
 
-task<> acquire_write_side(stream_state& s, const char* what) {
+task<> acquire_write_side(stream_state& s, const char* what, bool upgrade) {
   for (;;) {
     s.check_writable(what);
-    // Not exclusive means nothing is buffered: whoever appends starts a flusher.
-    if (!s.exclusive) {
+    // Not exclusive and nothing sendable: whoever appends starts a flusher.
+    if (!s.exclusive && (upgrade ? s.sendable() == 0 : !s.hold_at && s.buffered() == 0)) {
       s.exclusive = true;
       co_return;
     }
@@ -103,7 +107,7 @@ void stream_state::submit(std::span<const std::string_view> parts) {
   for (auto p : parts) total += p.size();
   if (total == 0) return;
   std::size_t sent = 0;
-  if (!exclusive && buffered() == 0 && plain) {
+  if (!exclusive && buffered() == 0 && plain && !hold_at) {
     try {
       sent = plain->try_write(parts);
     } catch (...) {
@@ -146,6 +150,7 @@ void stream_state::pass_turn() noexcept {
 
 void stream_state::kick() noexcept {
   if (exclusive || closed || error) return;
+  if (hold_at && sendable() == 0) return;  // start_tls takes over from here
   bool eof_owed = eof_requested && !eof_sent;
   if (buffered() == 0 && (!eof_owed || plain)) {
     if (eof_owed) {
@@ -175,7 +180,10 @@ void stream_state::kick() noexcept {
 void stream_state::release_exclusive() noexcept {
   exclusive = false;
   kick();
-  if (!exclusive) idle.wake_front();
+  if (!exclusive) {
+    while (idle.wake_front()) {  // each looks again (a start_tls may go before a sendfile)
+    }
+  }
 }
 
 void stream_state::close_writer() noexcept {

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "aio/net/stream.hpp"
@@ -47,6 +48,9 @@ struct stream_state : stream_state_header {
   wait_list idle;              // sendfile / start_tls waiting for `exclusive`
   std::uint32_t woken_writers = 0;  // writers woken that have not taken their turn yet
   bool exclusive = false;
+  // start_tls was called when `accepted` was this: bytes up to here go out
+  // over the old transport, later ones wait for the new one.
+  std::optional<std::uint64_t> hold_at;
   bool eof_requested = false;
   bool eof_sent = false;
   bool closing = false;  // close() was called (or both handles are gone)
@@ -69,6 +73,10 @@ struct stream_state : stream_state_header {
   void pass_turn() noexcept;
   /// Starts whatever the write side owes (flush, eof, close) once nobody owns it.
   void kick() noexcept;
+  /// Bytes the flusher may send now (the hold of a start_tls stops it).
+  std::size_t sendable() const noexcept {
+    return hold_at ? static_cast<std::size_t>(*hold_at > flushed ? *hold_at - flushed : 0) : buffered();
+  }
   /// Gives the write side back (end of flusher, sendfile, start_tls).
   void release_exclusive() noexcept;
   /// close(), and what dropping both handles does.
@@ -93,9 +101,10 @@ struct list_wait : wait_node {
   void await_resume() const { resume_or_throw(); }
 };
 
-/// Waits until nobody owns the write side (the buffer is then empty) and
-/// takes it: sendfile and start_tls. Throws as check_writable; cancel-safe.
-task<> acquire_write_side(stream_state& s, const char* what);
+/// Waits until nobody owns the write side and every byte before it was sent
+/// (for start_tls: every byte up to hold_at), and takes it: sendfile and
+/// start_tls. Throws as check_writable; cancel-safe.
+task<> acquire_write_side(stream_state& s, const char* what, bool upgrade = false);
 
 /// Gives the write side back when it leaves scope.
 struct exclusive_guard {
