@@ -62,16 +62,24 @@ inline void small_buffers(int fd, int sz = 64 * 1024) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
 }
 
-/// A Python asyncio program (Debian's python3) that prints one line (a port)
-/// first; `script` is its source.
+/// A Python asyncio program (Debian's python3) that prints a port first
+/// (`script` is its source, `args` its sys.argv[1:]); what it prints later
+/// is read through `out` without blocking the loop.
 struct python_peer {
   aio::test::child_process proc;
   unsigned short port = 0;
-  explicit python_peer(const std::string& script) : proc({"/usr/bin/python3", "-c", script}) {
-    port = static_cast<unsigned short>(std::stoi(proc.read_line()));
+  aio::stream_reader out;
+  explicit python_peer(const std::string& script, std::vector<std::string> args = {})
+      : proc(argv(script, std::move(args))) {
+    std::string first = proc.read_line();
+    port = static_cast<unsigned short>(std::stoi(first));
+    out = aio::connect_read_pipe(::dup(proc.out));
   }
-  /// Reads the next line the program prints (after the port).
-  std::string line() { return proc.read_line(); }
+  static std::vector<std::string> argv(const std::string& script, std::vector<std::string> args) {
+    std::vector<std::string> v{"/usr/bin/python3", "-c", script};
+    v.insert(v.end(), args.begin(), args.end());
+    return v;
+  }
 };
 
 /// Repeats `pattern` up to `n` bytes.
