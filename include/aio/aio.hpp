@@ -29,6 +29,7 @@
 #include "aio/debug/blocking_detector.hpp"
 #include "aio/debug/dump_tasks.hpp"
 #include "aio/net/getaddrinfo.hpp"
+#include "aio/net/resolver.hpp"
 #include "aio/net/pipe.hpp"
 #include "aio/net/start_tls.hpp"
 #include "aio/net/stream.hpp"

@@ -33,7 +33,8 @@ bool resolve_without_lookup(std::string_view host, unsigned short port, int fami
   std::string_view name = h;
   if (name.back() == '.') name.remove_suffix(1);
   bool local = ::strncasecmp(name.data(), "localhost", name.size()) == 0 && name.size() == 9;
-  bool sub = name.size() > 10 && ::strcasecmp(std::string(name.substr(name.size() - 10)).c_str(), ".localhost") == 0;
+  bool sub = name.size() > 10 &&
+             ::strcasecmp(std::string(name.substr(name.size() - 10)).c_str(), ".localhost") == 0;
   if (!local && !sub) return false;
   // RFC 6761: localhost is the loopback, IPv6 first as glibc orders it.
   add("::1");

@@ -134,3 +134,173 @@ std::string child_process::read_line() {
 }
 
 }  // namespace aio::test
+
+// --- dns_server: dnsmasq as a real DNS peer for the resolver tests ----------
+#include <arpa/inet.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+
+#include <cctype>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace aio::test {
+
+namespace {
+
+constexpr const char* dnsmasq_path = "/usr/sbin/dnsmasq";
+
+unsigned short free_udp_port() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  sock_address a = sock_address::from_ip("127.0.0.1", 0);
+  if (::bind(fd, a.data(), a.size) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw std::system_error(e, std::generic_category(), "bind 127.0.0.1:0");
+  }
+  socklen_t len = a.size;
+  ::getsockname(fd, a.data(), &len);
+  ::close(fd);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port);
+}
+
+// One query for "probe.invalid" (A); true when any answer comes back within `ms`.
+bool dns_probe(unsigned short port, int ms) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sock_address a = sock_address::from_ip("127.0.0.1", port);
+  static const unsigned char query[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,  // header, 1 question
+                                        5, 'p', 'r', 'o', 'b', 'e', 7, 'i', 'n', 'v', 'a', 'l', 'i', 'd', 0,
+                                        0, 1, 0, 1};  // A, IN
+  bool ok = false;
+  if (::sendto(fd, query, sizeof query, 0, a.data(), a.size) == static_cast<ssize_t>(sizeof query)) {
+    pollfd p{fd, POLLIN, 0};
+    unsigned char buf[512];
+    ok = ::poll(&p, 1, ms) == 1 && ::recv(fd, buf, sizeof buf, 0) > 0;
+  }
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+dns_server::dns_server(const std::vector<std::string>& hosts, int ttl, const std::vector<std::string>& extra) {
+  if (::access(dnsmasq_path, X_OK) != 0)
+    throw std::runtime_error("dns_server: /usr/sbin/dnsmasq is missing (apt-get install dnsmasq-base)");
+  char tmpl[] = "/tmp/aio-dnsmasq-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+  dir = tmpl;
+  {
+    std::ofstream f(dir + "/hosts");
+    for (const auto& line : hosts) f << line << '\n';
+  }
+  const passwd* pw = ::getpwuid(::getuid());
+  const group* gr = ::getgrgid(::getgid());
+  std::string user = pw ? pw->pw_name : "root";
+  std::string grp = gr ? gr->gr_name : "root";
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    port = free_udp_port();
+    std::vector<std::string> argv = {dnsmasq_path,
+                                     "--keep-in-foreground",
+                                     "--port=" + std::to_string(port),
+                                     "--listen-address=127.0.0.1",
+                                     "--bind-interfaces",
+                                     "--no-resolv",
+                                     "--no-hosts",
+                                     "--addn-hosts=" + dir + "/hosts",
+                                     "--local=/test/",
+                                     "--local=/invalid/",
+                                     "--local-ttl=" + std::to_string(ttl),
+                                     "--no-negcache",
+                                     "--conf-file=/dev/null",
+                                     "--pid-file=",
+                                     "--user=" + user,
+                                     "--group=" + grp,
+                                     "--log-queries",
+                                     "--log-facility=" + dir + "/log"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    std::string err_path = dir + "/stderr";  // no allocation in the child
+    pid = ::fork();
+    if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    if (pid == 0) {
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      ::dup2(err, 2);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    for (int i = 0; i < 250; ++i) {  // up to ~5 s
+      if (dns_probe(port, 20)) return;
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        pid = -1;  // exited: most likely the port was taken meanwhile; try another
+        break;
+      }
+    }
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      pid = -1;
+    }
+  }
+  std::ifstream err(dir + "/stderr");
+  std::stringstream text;
+  text << err.rdbuf();
+  throw std::runtime_error("dns_server: dnsmasq did not start: " + text.str());
+}
+
+dns_server::~dns_server() {
+  stop();
+  if (!dir.empty()) {
+    std::string cmd = "rm -rf '" + dir + "'";
+    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "dns_server: could not remove %s\n", dir.c_str());
+  }
+}
+
+void dns_server::stop() {
+  if (pid <= 0) return;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  pid = -1;
+}
+
+std::string dns_server::address() const { return "127.0.0.1:" + std::to_string(port); }
+
+int dns_server::queries(const std::string& name, const std::string& type) const {
+  std::ifstream log(dir + "/log");
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::string needle = lower(" query[" + type + "] " + name + " from ");  // DNS names ignore case
+  int n = 0;
+  for (std::string line; std::getline(log, line);)
+    if (lower(line).find(needle) != std::string::npos) ++n;
+  return n;
+}
+
+silent_udp_server::silent_udp_server() {
+  fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  sock_address a = sock_address::from_ip("127.0.0.1", 0);
+  if (::bind(fd, a.data(), a.size) != 0) throw std::system_error(errno, std::generic_category(), "bind 127.0.0.1:0");
+  socklen_t len = a.size;
+  ::getsockname(fd, a.data(), &len);
+  port = ntohs(reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port);
+}
+
+silent_udp_server::~silent_udp_server() {
+  if (fd >= 0) ::close(fd);
+}
+
+std::string silent_udp_server::address() const { return "127.0.0.1:" + std::to_string(port); }
+
+}  // namespace aio::test

@@ -95,3 +95,41 @@ struct child_process {
     EXPECT_EQ(a, b);                                                  \
     co_return;                                                        \
   }
+
+namespace aio::test {
+
+/// A real DNS server for resolver tests: /usr/sbin/dnsmasq on 127.0.0.1 at a
+/// free port, answering from `hosts` lines ("10.1.2.3 a.test") with TTL
+/// `ttl` seconds; unknown names under .test and .invalid are NXDOMAIN, other
+/// unknown names REFUSED (no upstream). It logs every query it receives.
+/// `extra` options go to dnsmasq as they are (e.g. "--server=/slow.test/127.0.0.1#5300").
+/// Throws (the test fails) when dnsmasq is missing or does not start.
+/// Blocking set-up and tear-down: construct it before the first lookup.
+struct dns_server {
+  explicit dns_server(const std::vector<std::string>& hosts, int ttl = 60,
+                      const std::vector<std::string>& extra = {});
+  ~dns_server();
+  dns_server(const dns_server&) = delete;
+  /// "127.0.0.1:PORT", for resolver_options::servers.
+  std::string address() const;
+  /// How many queries of `type` ("A", "AAAA") for `name` (any case) the server has logged.
+  int queries(const std::string& name, const std::string& type = "A") const;
+  /// Kills the server: its port answers nothing afterwards.
+  void stop();
+  unsigned short port = 0;
+  int pid = -1;
+  std::string dir;  // a temporary directory with the hosts file and the query log
+};
+
+/// A UDP socket bound to 127.0.0.1 that never reads: a DNS server that never answers.
+struct silent_udp_server {
+  silent_udp_server();
+  ~silent_udp_server();
+  silent_udp_server(const silent_udp_server&) = delete;
+  /// "127.0.0.1:PORT".
+  std::string address() const;
+  int fd = -1;
+  unsigned short port = 0;
+};
+
+}  // namespace aio::test
