@@ -100,11 +100,19 @@ class fd_transport final : public detail::plain_transport {
   task<std::size_t> read_some(std::span<std::byte> buf) override {
     for (;;) {
       if (closing_) co_return 0;
-      if (!socket_) {
-        ssize_t r = ::read(fd_, buf.data(), buf.size());
-        if (r >= 0) co_return static_cast<std::size_t>(r);
+      // A pipe is always read at once (see above); a socket when its last
+      // read filled the whole buffer, so more is likely queued: that saves a
+      // round through the backend per read on a busy stream, and costs no
+      // wasted syscall on a request/response one.
+      if (!socket_ || eager_) {
+        ssize_t r = socket_ ? ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT) : ::read(fd_, buf.data(), buf.size());
+        if (r >= 0) {
+          eager_ = static_cast<std::size_t>(r) == buf.size();
+          co_return static_cast<std::size_t>(r);
+        }
         if (errno == EINTR) continue;
-        if (errno != EAGAIN) throw_errno(errno, "read from pipe", fd_);
+        if (errno != EAGAIN) throw_errno(errno, socket_ ? "recv" : "read from pipe", fd_);
+        eager_ = false;
       }
       abandonable_io op(socket_ ? detail::io_kind::recv : detail::io_kind::poll, fd_, buf.data(), buf.size(),
                         socket_ ? 0 : poll_in);
@@ -116,7 +124,10 @@ class fd_transport final : public detail::plain_transport {
       finish_op();
       if (closing_) co_return 0;
       if (r < 0) throw_errno(-r, socket_ ? "recv" : "wait for pipe", fd_);
-      if (socket_) co_return static_cast<std::size_t>(r);
+      if (socket_) {
+        eager_ = static_cast<std::size_t>(r) == buf.size();
+        co_return static_cast<std::size_t>(r);
+      }
     }
   }
 
@@ -234,6 +245,7 @@ class fd_transport final : public detail::plain_transport {
   int fd_;
   bool socket_;
   bool closing_ = false;
+  bool eager_ = false;  // try recv before asking the backend (see read_some)
   abandonable_io* reading_ = nullptr;
   abandonable_io* writing_ = nullptr;
 };
