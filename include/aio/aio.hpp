@@ -34,3 +34,5 @@
 #include "aio/net/start_tls.hpp"
 #include "aio/net/stream.hpp"
 #include "aio/net/transport.hpp"
+#include "aio/tls/context.hpp"
+#include "aio/tls/error.hpp"
