@@ -28,6 +28,7 @@
 #include "aio/exec/to_thread.hpp"
 #include "aio/debug/blocking_detector.hpp"
 #include "aio/debug/dump_tasks.hpp"
+#include "aio/net/datagram.hpp"
 #include "aio/net/getaddrinfo.hpp"
 #include "aio/net/resolver.hpp"
 #include "aio/net/pipe.hpp"

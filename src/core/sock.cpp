@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
@@ -62,6 +63,24 @@ sock_address sock_address::from_ip(std::string_view host, unsigned short port) {
   } else {
     throw std::invalid_argument("sock_address::from_ip: '" + h + "' is not a numeric IPv4 or IPv6 address");
   }
+  return out;
+}
+
+sock_address sock_address::from_unix(std::string_view path) {
+  sock_address out;
+  auto* un = reinterpret_cast<sockaddr_un*>(&out.storage);
+  un->sun_family = AF_UNIX;
+  if (path.empty()) throw std::invalid_argument("sock_address::from_unix: empty path");
+  bool abstract = path.front() == '@';
+  // A file path keeps its terminating NUL inside sun_path; an abstract name
+  // is exactly its bytes after the leading NUL.
+  std::size_t room = sizeof un->sun_path - (abstract ? 0 : 1);
+  if (path.size() > room)
+    throw std::invalid_argument("sock_address::from_unix: '" + std::string(path) + "' is longer than " +
+                                std::to_string(room) + " bytes");
+  std::memcpy(un->sun_path, path.data(), path.size());
+  if (abstract) un->sun_path[0] = '\0';
+  out.size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
   return out;
 }
 

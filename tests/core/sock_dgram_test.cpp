@@ -4,10 +4,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,7 +27,8 @@ struct udp_socket {
   explicit udp_socket(const char* ip = "127.0.0.1") {
     addr = aio::sock_address::from_ip(ip, 0);
     fd = ::socket(addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || ::bind(fd, addr.data(), addr.size) != 0) throw std::system_error(errno, std::generic_category(), "udp");
+    if (fd < 0 || ::bind(fd, addr.data(), addr.size) != 0)
+      throw std::system_error(errno, std::generic_category(), "udp");
     addr.size = sizeof addr.storage;
     ::getsockname(fd, addr.data(), &addr.size);
   }
@@ -225,4 +229,18 @@ AIO_TEST(sock_dgram_test, sendto_suspends_while_the_peer_queue_is_full_and_cance
   EXPECT_EQ(got.back(), "last");
   EXPECT_EQ(std::count(got.begin(), got.end(), std::string("q")), queued);
   EXPECT_EQ(std::count(got.begin(), got.end(), std::string("cancelled")), 0);
+}
+
+TEST(sock_address_unix, paths_and_abstract_names) {
+  auto a = aio::sock_address::from_unix("/tmp/x.sock");
+  EXPECT_EQ(a.family(), AF_UNIX);
+  EXPECT_EQ(a.to_string(), "/tmp/x.sock");
+  EXPECT_EQ(a.size, offsetof(sockaddr_un, sun_path) + 12);  // with the terminating NUL
+  auto b = aio::sock_address::from_unix("@name");
+  EXPECT_EQ(b.to_string(), "@name");
+  EXPECT_EQ(b.size, offsetof(sockaddr_un, sun_path) + 5);  // the NUL and "name", no terminator
+  EXPECT_THROW(aio::sock_address::from_unix(""), std::invalid_argument);
+  EXPECT_THROW(aio::sock_address::from_unix(std::string(108, 'p')), std::invalid_argument);
+  EXPECT_NO_THROW(aio::sock_address::from_unix(std::string(107, 'p')));
+  EXPECT_NO_THROW(aio::sock_address::from_unix("@" + std::string(107, 'p')));
 }

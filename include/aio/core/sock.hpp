@@ -38,6 +38,9 @@ struct sock_address {
   std::string to_string() const;
   /// From a numeric IPv4/IPv6 host and a port; std::invalid_argument if `host` is not numeric.
   static sock_address from_ip(std::string_view host, unsigned short port);
+  /// A Unix socket path; "@name" is Linux's abstract namespace. Throws
+  /// std::invalid_argument when empty or longer than sun_path allows.
+  static sock_address from_unix(std::string_view path);
 };
 
 /// What sock_accept returns: the new connection (non-blocking, close-on-exec) and its peer.

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+// create_datagram_endpoint: resolving, binding and connecting the socket, the
+// way asyncio's loop.create_datagram_endpoint goes about it.
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <exception>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "aio/net/getaddrinfo.hpp"
+#include "datagram_impl.hpp"
+
+namespace aio {
+
+namespace {
+
+class owned_fd {
+ public:
+  explicit owned_fd(int fd) noexcept : fd_(fd) {}
+  owned_fd(const owned_fd&) = delete;
+  ~owned_fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const noexcept { return fd_; }
+  int release() noexcept { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+[[noreturn]] void throw_errno(int err, const std::string& what) {
+  throw std::system_error(err, std::system_category(), what);
+}
+
+const char* family_name(int family) {
+  switch (family) {
+    case AF_INET:
+      return "AF_INET";
+    case AF_INET6:
+      return "AF_INET6";
+    case AF_UNIX:
+      return "AF_UNIX";
+    default:
+      return "AF_UNSPEC";
+  }
+}
+
+owned_fd open_dgram(int family) {
+  int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno(errno, std::string("socket(") + family_name(family) + ", SOCK_DGRAM)");
+  return owned_fd(fd);
+}
+
+void set_flag(int fd, int name, const char* what) {
+  int one = 1;
+  if (::setsockopt(fd, SOL_SOCKET, name, &one, sizeof one) != 0) throw_errno(errno, what);
+}
+
+datagram_endpoint make_endpoint(owned_fd& fd, int family) {
+  return datagram_endpoint(std::make_shared<datagram_endpoint::state>(fd.release(), family));
+}
+
+datagram_endpoint open_unix(const datagram_options& o) {
+  if (o.reuse_port || o.allow_broadcast)
+    throw std::invalid_argument(
+        "create_datagram_endpoint: reuse_port and allow_broadcast apply to UDP only");
+  owned_fd s = open_dgram(AF_UNIX);
+  if (!o.local_path.empty()) {
+    sock_address a = sock_address::from_unix(o.local_path);
+    // As asyncio does: a socket file left by an earlier run is replaced,
+    // anything else at the path is an error (EADDRINUSE from bind).
+    struct stat st {};
+    if (o.local_path.front() != '@' && ::stat(o.local_path.c_str(), &st) == 0 &&
+        S_ISSOCK(st.st_mode))
+      ::unlink(o.local_path.c_str());
+    if (::bind(s.get(), a.data(), a.size) != 0)
+      throw_errno(errno, "bind Unix datagram socket to " + o.local_path);
+  } else {
+    // Autobind: the kernel picks a unique abstract name, so replies can come back.
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    if (::bind(s.get(), reinterpret_cast<sockaddr*>(&un), sizeof un.sun_family) != 0)
+      throw_errno(errno, "autobind Unix datagram socket");
+  }
+  if (!o.remote_path.empty()) {
+    sock_address a = sock_address::from_unix(o.remote_path);
+    if (::connect(s.get(), a.data(), a.size) != 0)
+      throw_errno(errno, "connect Unix datagram socket to " + o.remote_path);
+  }
+  return make_endpoint(s, AF_UNIX);
+}
+
+void apply_options(int fd, const datagram_options& o) {
+  if (o.reuse_port) set_flag(fd, SO_REUSEPORT, "setsockopt(SO_REUSEPORT)");
+  if (o.allow_broadcast) set_flag(fd, SO_BROADCAST, "setsockopt(SO_BROADCAST)");
+}
+
+const address_info* first_of(const std::vector<address_info>& infos, int family) {
+  for (auto& ai : infos)
+    if (ai.family == family) return &ai;
+  return nullptr;
+}
+
+std::string name(const host_port& hp) {
+  bool v6 = hp.host.find(':') != std::string::npos && hp.host.front() != '[';
+  return (v6 ? "[" + hp.host + "]" : hp.host) + ":" + std::to_string(hp.port);
+}
+
+}  // namespace
+
+task<datagram_endpoint> create_datagram_endpoint(datagram_options o) {
+  bool unix_socket = !o.local_path.empty() || !o.remote_path.empty() || o.family == AF_UNIX;
+  if (unix_socket) {
+    if (o.local_addr || o.remote_addr)
+      throw std::invalid_argument(
+          "create_datagram_endpoint: local_path/remote_path exclude local_addr/remote_addr");
+    if (o.family != AF_UNSPEC && o.family != AF_UNIX)
+      throw std::invalid_argument("create_datagram_endpoint: a Unix path needs family AF_UNIX");
+    co_return open_unix(o);
+  }
+  if (o.family != AF_UNSPEC && o.family != AF_INET && o.family != AF_INET6)
+    throw std::invalid_argument(
+        "create_datagram_endpoint: family must be AF_UNSPEC, AF_INET, AF_INET6 or AF_UNIX");
+  if (!o.local_addr && !o.remote_addr) {
+    if (o.family == AF_UNSPEC)
+      throw std::invalid_argument(
+          "create_datagram_endpoint: give local_addr, remote_addr, local_path, remote_path or a "
+          "family");
+    owned_fd s = open_dgram(o.family);
+    apply_options(s.get(), o);
+    co_return make_endpoint(s, o.family);
+  }
+  std::vector<address_info> locals, remotes;
+  if (o.local_addr)
+    locals = co_await getaddrinfo(o.local_addr->host, o.local_addr->port, o.family, SOCK_DGRAM);
+  if (o.remote_addr)
+    remotes = co_await getaddrinfo(o.remote_addr->host, o.remote_addr->port, o.family, SOCK_DGRAM);
+
+  // One attempt per address family, in the resolver's order, with the first
+  // address of that family on each side (asyncio pairs them the same way).
+  std::vector<int> families;
+  for (auto& ai : remotes.empty() ? locals : remotes)
+    if (std::find(families.begin(), families.end(), ai.family) == families.end())
+      families.push_back(ai.family);
+  std::exception_ptr last;
+  for (int family : families) {
+    const address_info* local = first_of(locals, family);
+    const address_info* remote = first_of(remotes, family);
+    if ((o.local_addr && !local) || (o.remote_addr && !remote)) continue;
+    try {
+      owned_fd s = open_dgram(family);
+      apply_options(s.get(), o);
+      if (local && ::bind(s.get(), local->address.data(), local->address.size) != 0)
+        throw_errno(errno, "bind UDP socket to " + local->address.to_string());
+      // A UDP connect only records the peer: it never waits.
+      if (remote && ::connect(s.get(), remote->address.data(), remote->address.size) != 0)
+        throw_errno(errno, "connect UDP socket to " + remote->address.to_string());
+      co_return make_endpoint(s, family);
+    } catch (const std::system_error&) {
+      last = std::current_exception();
+    }
+  }
+  if (last) std::rethrow_exception(last);
+  throw std::system_error(EAFNOSUPPORT, std::system_category(),
+                          "create_datagram_endpoint: local_addr " + name(*o.local_addr) +
+                              " and remote_addr " + name(*o.remote_addr) +
+                              " have no address family in common");
+}
+
+}  // namespace aio
