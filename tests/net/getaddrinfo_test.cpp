@@ -151,3 +151,17 @@ TEST(dns_category_test, names_and_conditions) {
   EXPECT_EQ(std::error_code(aio::dns_errc::cancelled), std::errc::operation_canceled);
   EXPECT_NE(std::error_code(aio::dns_errc::not_found), std::errc::timed_out);
 }
+
+AIO_TEST(getaddrinfo_test, large_answer_comes_over_tcp) {
+  // 200 addresses do not fit a UDP answer: dnsmasq truncates it and c-ares
+  // asks again over TCP, whose connect needs the socket's write side watched.
+  std::vector<std::string> lines;
+  for (int i = 0; i < 200; ++i)
+    lines.push_back("10.30." + std::to_string(i / 100) + "." + std::to_string(i % 100 + 1) +
+                    " big.test");
+  aio::test::dns_server dns(lines);
+  aio::configure_resolver(resolver_for({dns.address()}));
+  auto r = co_await aio::getaddrinfo("big.test", 80, AF_INET);
+  EXPECT_EQ(r.size(), 200u);
+  EXPECT_EQ(dns.queries("big.test"), 2);  // over UDP (truncated), then over TCP
+}
