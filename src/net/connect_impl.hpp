@@ -29,9 +29,9 @@ task<unique_fd> connect_staggered(const std::vector<address_info>& targets,
                                   const std::optional<sock_address>& local,
                                   std::vector<std::exception_ptr>& errors);
 
-/// asyncio's _interleave_addrinfos: `first_count` addresses of the first
-/// family, then one of each family in turn (families in order of first
-/// appearance).
+/// asyncio's _interleave_addrinfos: `first_count` - 1 addresses of the
+/// first family, then one of each family in turn (families in order of
+/// first appearance).
 std::vector<address_info> interleave_families(const std::vector<address_info>& in, int first_count);
 
 /// The error when every attempt failed: the only one, or the first when all

@@ -93,11 +93,12 @@ std::vector<address_info> interleave_families(const std::vector<address_info>& i
   std::vector<address_info> out;
   out.reserve(in.size());
   if (by_family.empty()) return out;
-  std::size_t first = std::min<std::size_t>(static_cast<std::size_t>(std::max(first_count, 0)),
-                                            by_family[0].size());
-  for (std::size_t i = 0; i < first; ++i) out.push_back(*by_family[0][i]);
+  // As asyncio: first_count - 1 of the first family, then one of each family in turn.
+  std::size_t head =
+      first_count > 1 ? std::min<std::size_t>(first_count - 1, by_family[0].size()) : 0;
+  for (std::size_t i = 0; i < head; ++i) out.push_back(*by_family[0][i]);
   by_family[0].erase(by_family[0].begin(),
-                     by_family[0].begin() + static_cast<std::ptrdiff_t>(first));
+                     by_family[0].begin() + static_cast<std::ptrdiff_t>(head));
   for (std::size_t round = 0; out.size() < in.size(); ++round) {
     for (auto& fam : by_family)
       if (round < fam.size()) out.push_back(*fam[round]);

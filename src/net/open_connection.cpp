@@ -160,6 +160,12 @@ task<std::unique_ptr<transport>> create_unix_connection_impl(std::string path,
   co_return co_await secure(std::move(t), options, options.server_hostname, path);
 }
 
+task<std::pair<stream_reader, stream_writer>> with_streams(task<std::unique_ptr<transport>> connect,
+                                                           stream_options streams) {
+  std::unique_ptr<transport> t = co_await std::move(connect);
+  co_return make_streams(std::move(t), streams);
+}
+
 }  // namespace
 
 // The public functions hand the options to the coroutines as xvalues.
@@ -170,6 +176,18 @@ task<std::unique_ptr<transport>> create_connection(std::string host, unsigned sh
 
 task<std::unique_ptr<transport>> create_unix_connection(std::string path, connect_options options) {
   return create_unix_connection_impl(std::move(path), std::move(options));
+}
+
+task<std::pair<stream_reader, stream_writer>> open_connection(std::string host, unsigned short port,
+                                                              connect_options options) {
+  stream_options streams = options.streams;
+  return with_streams(create_connection(std::move(host), port, std::move(options)), streams);
+}
+
+task<std::pair<stream_reader, stream_writer>> open_unix_connection(std::string path,
+                                                                   connect_options options) {
+  stream_options streams = options.streams;
+  return with_streams(create_unix_connection(std::move(path), std::move(options)), streams);
 }
 
 }  // namespace aio

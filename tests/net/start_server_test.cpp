@@ -320,3 +320,44 @@ AIO_TEST(server_lifecycle, a_busy_port_is_an_error_naming_the_address) {
   bad.backlog = -1;
   EXPECT_THROW(co_await aio::create_server(echo, "127.0.0.1", 0, bad), std::invalid_argument);
 }
+
+AIO_VTEST(server_lifecycle, tls_handshake_failures_and_timeouts_close_quietly) {
+  std::vector<std::string> logged;
+  aio::get_running_loop().set_exception_handler(
+      [&](aio::event_loop&, const aio::exception_context& c) { logged.push_back(c.message); });
+  auto tls = std::make_shared<aio::test::fake_tls>();
+  aio::server_options so;
+  so.ssl = tls;
+  so.ssl_handshake_timeout = 2s;
+  auto srv = co_await aio::create_server(echo, "127.0.0.1", 0, so);
+  auto garbage = co_await aio::create_connection("127.0.0.1", port(srv));
+  co_await write_all(*garbage,
+                     "NOHELO");  // exactly what the fake reads: closed with nothing unread, a FIN
+  EXPECT_EQ(co_await aio::test::read_to_eof(*garbage), "");  // refused by the handshake
+  auto silent = co_await aio::create_connection("127.0.0.1", port(srv));
+  auto t0 = aio::get_running_loop().time();
+  EXPECT_EQ(co_await aio::test::read_to_eof(*silent), "");  // closed by the handshake timeout
+  EXPECT_GE(aio::get_running_loop().time() - t0, 2s);
+  aio::connect_options co;
+  co.ssl = tls;
+  auto good = co_await aio::create_connection("127.0.0.1", port(srv), co);
+  co_await write_all(*good, "still serving");
+  EXPECT_EQ(co_await read_n(*good, 13), "still serving");
+  EXPECT_TRUE(logged.empty());  // as asyncio outside debug mode: a bad peer is not logged
+}
+
+AIO_TEST(server_lifecycle, close_clients_cancels_a_connection_in_its_tls_handshake) {
+  auto tls = std::make_shared<aio::test::fake_tls>();
+  tls->stall = true;
+  aio::server_options so;
+  so.ssl = tls;
+  auto srv = co_await aio::create_server(echo, "127.0.0.1", 0, so);
+  auto c = co_await aio::create_connection("127.0.0.1", port(srv));
+  while (tls->server_handshakes < 1) co_await aio::sleep(1ms);
+  EXPECT_EQ(srv.active_connections(), 1u);
+  srv.close_clients();
+  EXPECT_EQ(co_await aio::test::read_to_eof(*c), "");
+  srv.close();
+  co_await srv.wait_closed();
+  EXPECT_EQ(srv.active_connections(), 0u);
+}

@@ -27,6 +27,7 @@
 
 #include "aio/core/sock.hpp"
 #include "aio/core/task.hpp"
+#include "aio/net/stream.hpp"
 #include "aio/net/transport.hpp"
 
 namespace aio {
@@ -66,6 +67,9 @@ struct connect_options {
   int interleave = 0;
   /// AF_UNSPEC, AF_INET or AF_INET6: which addresses of `host` to try.
   int family = AF_UNSPEC;
+  /// The stream pair's buffer limits (asyncio's `limit`, and the write
+  /// buffer's high/low water marks). open_connection only.
+  stream_options streams;
 };
 
 /// Every address of the host failed to connect. Like the OSError asyncio
@@ -96,6 +100,18 @@ class connect_error : public std::system_error {
 /// handshake) closes every socket it opened.
 task<std::unique_ptr<transport>> create_connection(std::string host, unsigned short port,
                                                    connect_options options = {});
+
+/// Like `asyncio.open_connection(host, port, …)`: connects as
+/// create_connection does, then returns the reader and writer of the
+/// connection (buffers per `options.streams`). Throws as create_connection.
+/// Cancel-safe: a cancelled call leaves no socket behind.
+task<std::pair<stream_reader, stream_writer>> open_connection(std::string host, unsigned short port,
+                                                              connect_options options = {});
+
+/// Like `asyncio.open_unix_connection(path, …)`: create_unix_connection,
+/// then the stream pair. Throws as create_unix_connection. Cancel-safe.
+task<std::pair<stream_reader, stream_writer>> open_unix_connection(std::string path,
+                                                                   connect_options options = {});
 
 /// Like `loop.create_unix_connection(…, path)`, returning the transport.
 /// `path` starting with '@' names Linux's abstract namespace. Throws

@@ -33,6 +33,7 @@
 #include "aio/core/loop.hpp"
 #include "aio/core/sock.hpp"
 #include "aio/core/task.hpp"
+#include "aio/net/stream.hpp"
 #include "aio/net/transport.hpp"
 
 namespace aio {
@@ -68,6 +69,9 @@ struct server_options {
   /// still ours (asyncio 3.13's cleanup_socket). A stale socket file at the
   /// path is always removed before binding, as asyncio does.
   bool cleanup_socket = true;
+  /// Each connection's stream buffers (asyncio's `limit`, and the write
+  /// buffer's high/low water marks). start_server only.
+  stream_options streams;
 };
 
 class server;
@@ -92,6 +96,20 @@ class transport_handler final : public connection_handler {
 
  private:
   F f_;
+};
+
+template <class F>
+class stream_handler final : public connection_handler {
+ public:
+  stream_handler(F f, const stream_options& o) : f_(std::move(f)), options_(o) {}
+  task<> serve(std::unique_ptr<transport> t) override {
+    auto streams = make_streams(std::move(t), options_);
+    return std::invoke(f_, std::move(streams.first), std::move(streams.second));
+  }
+
+ private:
+  F f_;
+  stream_options options_;
 };
 
 task<server> make_tcp_server(std::unique_ptr<connection_handler> handler, std::string host,
@@ -187,6 +205,30 @@ create_unix_server(Handler handler, std::string path, server_options options = {
   return detail::make_unix_server(
       std::make_unique<detail::transport_handler<Handler>>(std::move(handler)), std::move(path),
       std::move(options));
+}
+
+/// Like `asyncio.start_server(client_connected_cb, host, port, …)`:
+/// `handler(stream_reader, stream_writer) -> task<>` runs for each
+/// connection as a task the server owns, named "server <address> conn
+/// <peer>". Where and how it listens, and what it throws: as create_server.
+/// The connection closes when the handler has returned and dropped its
+/// streams (or on writer.close()); an exception escaping the handler is
+/// passed to the loop's exception handler ("Unhandled exception in
+/// client_connected_cb") and closes the connection.
+template <class Handler>
+requires std::is_invocable_r_v<task<>, Handler&, stream_reader, stream_writer> task<server>
+start_server(Handler handler, std::string host, unsigned short port, server_options options = {}) {
+  auto h = std::make_unique<detail::stream_handler<Handler>>(std::move(handler), options.streams);
+  return detail::make_tcp_server(std::move(h), std::move(host), port, std::move(options));
+}
+
+/// Like `asyncio.start_unix_server(client_connected_cb, path, …)`:
+/// start_server on a Unix socket path (see create_unix_server).
+template <class Handler>
+requires std::is_invocable_r_v<task<>, Handler&, stream_reader, stream_writer> task<server>
+start_unix_server(Handler handler, std::string path, server_options options = {}) {
+  auto h = std::make_unique<detail::stream_handler<Handler>>(std::move(handler), options.streams);
+  return detail::make_unix_server(std::move(h), std::move(path), std::move(options));
 }
 
 }  // namespace aio
