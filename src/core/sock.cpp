@@ -12,6 +12,17 @@
 
 namespace aio {
 
+unsigned short sock_address::port() const noexcept {
+  switch (storage.ss_family) {
+    case AF_INET:
+      return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+    case AF_INET6:
+      return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+    default:
+      return 0;
+  }
+}
+
 std::string sock_address::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
   switch (storage.ss_family) {

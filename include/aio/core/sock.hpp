@@ -34,6 +34,8 @@ struct sock_address {
   const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
   sockaddr* data() noexcept { return reinterpret_cast<sockaddr*>(&storage); }
   int family() const noexcept { return storage.ss_family; }
+  /// The port of an IPv4/IPv6 address (host byte order); 0 for other families.
+  unsigned short port() const noexcept;
   /// "127.0.0.1:8080", "[::1]:443", or a Unix path.
   std::string to_string() const;
   /// From a numeric IPv4/IPv6 host and a port; std::invalid_argument if `host` is not numeric.
