@@ -9,6 +9,7 @@
 
 #include "../../src/net/connect_impl.hpp"
 #include "aio_test.hpp"
+#include "dns_test_util.hpp"
 #include "server_test_util.hpp"
 
 using namespace std::chrono_literals;
@@ -143,6 +144,32 @@ AIO_VTEST(happy_eyeballs, one_address_needs_no_race) {
   test_port port(test_port::listening, "127.0.0.1");
   auto t = co_await aio::create_connection("127.0.0.1", port.port(), eyeballs(250ms));
   EXPECT_EQ(t->extra_info("peername").value(), v4(port.port()));
+}
+
+AIO_TEST(happy_eyeballs, a_name_with_three_addresses_staggers_through_them) {
+  // svc.test has three IPv4 addresses on one port: two drop SYNs, one answers.
+  test_port answering(test_port::listening, "127.0.0.1");
+  unsigned short p = answering.port();
+  test_port silent2(test_port::blackhole, "127.0.0.2", p);
+  test_port silent3(test_port::blackhole, "127.0.0.3", p);
+  aio::test::dns_server dns({"127.0.0.2 svc.test", "127.0.0.3 svc.test", "127.0.0.1 svc.test"});
+  aio::configure_resolver(aio::test::resolver_for({dns.address()}));
+  // The resolver's order is its own: look it up (in real time) and keep it
+  // in the cache, where create_connection will find it.
+  auto order = co_await aio::getaddrinfo("svc.test", p);
+  CO_ASSERT_EQ(order.size(), 3u);
+  std::size_t k = 0;
+  while (order[k].address.to_string() != v4(p)) ++k;
+
+  aio::get_running_loop().set_virtual_time(true);
+  auto t0 = aio::get_running_loop().time();
+  auto t = co_await aio::create_connection("svc.test", p, eyeballs(250ms));
+  auto elapsed = aio::get_running_loop().time() - t0;
+  aio::get_running_loop().set_virtual_time(false);
+  EXPECT_EQ(t->extra_info("peername").value(), v4(p));
+  EXPECT_GE(elapsed, k * 250ms);  // each silent address before it had its 250 ms
+  EXPECT_LT(elapsed, k * 250ms + 250ms);
+  EXPECT_EQ(dns.queries("svc.test"), 1);  // one lookup: the connect used the cached answer
 }
 
 TEST(happy_eyeballs_order, interleave_alternates_families_as_asyncio_does) {
