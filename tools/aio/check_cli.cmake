@@ -58,3 +58,13 @@ set(find_what_blocks_output
     "detector reports: [0-9]+\n +ticker's worst lateness: [0-9.]+ (s|ms|us)")
 string(JOIN "" find_what_blocks_regex ${find_what_blocks_output})
 expect(0 "${find_what_blocks_regex}" tour find-what-blocks --quick)
+
+# use-async-modules: blocking sockets vs streams, every request answered both ways.
+set(use_async_modules_output
+    "== use async modules, not blocking ones \\(aio tour use-async-modules\\) ==.*"
+    "inside each coroutine +wall time +ticker's worst delay +answers\n"
+    " +blocking connect/send/recv +[0-9.]+ (s|ms|us) +[0-9.]+ (s|ms|us) +20/20\n"
+    " +aio::open_connection \\+ streams +[0-9.]+ (s|ms|us) +[0-9.]+ (s|ms|us) +20/20\n.*"
+    "aiocpp streams finished [0-9.]+x sooner\\..*Why: ")
+string(JOIN "" use_async_modules_regex ${use_async_modules_output})
+expect(0 "${use_async_modules_regex}" tour use-async-modules --quick)

@@ -16,6 +16,7 @@ namespace aio::tour {
 
 void never_block(const options& opts);
 void find_what_blocks(const options& opts);
+void use_async_modules(const options& opts);
 
 namespace {
 
@@ -23,6 +24,7 @@ namespace {
 // declare it above and add one line here. The order is the guide's order.
 constexpr std::array registry{
     lesson{"never-block", "never block a coroutine", &never_block},
+    lesson{"use-async-modules", "use async modules, not blocking ones", &use_async_modules},
     lesson{"find-what-blocks", "find what blocks the loop", &find_what_blocks},
 };
 
