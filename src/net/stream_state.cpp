@@ -16,19 +16,40 @@ namespace {
 // not pin its memory for the rest of the connection).
 constexpr std::size_t keep_write_capacity = 1 << 20;
 
+// One round over a plain transport: one sendmsg of everything queued, or a
+// wait for room. Nothing points into the buffers across the wait, so writes
+// may append (and move) them meanwhile. False once the transport closed.
+task<bool> flush_plain(stream_state& s, std::size_t allowed) {
+  std::string_view parts[2];
+  std::size_t n = s.plain->try_write({parts, s.gather(parts, allowed)});
+  if (n == 0) co_return co_await s.plain->wait_writable();
+  s.consume_sent(n);
+  co_return true;
+}
+
+// Through any other transport (TLS): write_some may keep pointing at its
+// bytes while it waits, so it gets `sending` while appends go to `pending`.
+task<> flush_layered(stream_state& s, std::size_t allowed) {
+  if (s.sending.empty()) s.sending.swap(s.pending);
+  auto chunk = s.sending.readable();
+  if (chunk.size() > allowed) chunk = chunk.first(allowed);
+  std::size_t n = co_await s.t->write_some(chunk);
+  s.sending.consume(n);
+  s.flushed += n;
+}
+
 task<> flush_loop(stream_ref ref) {
   stream_state& s = *ref;
   try {
     for (;;) {
-      if (s.sending.empty()) s.sending.swap(s.pending);
-      if (s.sending.empty() || s.error || s.closed) break;
-      auto chunk = s.sending.readable();
+      if (s.error || s.closed) break;
       std::size_t allowed = s.sendable();
-      if (allowed == 0) break;  // held for start_tls
-      if (chunk.size() > allowed) chunk = chunk.first(allowed);
-      std::size_t n = co_await s.t->write_some(chunk);
-      s.sending.consume(n);
-      s.flushed += n;
+      if (allowed == 0) break;  // all sent, or held for start_tls
+      if (s.plain) {
+        if (!co_await flush_plain(s, allowed)) break;
+      } else {
+        co_await flush_layered(s, allowed);
+      }
       s.on_flushed();
     }
     s.sending.trim(keep_write_capacity);
@@ -94,6 +115,24 @@ void stream_state::fail(std::exception_ptr e) noexcept {
   if (!error) error = std::move(e);
   close_transport();
   wake_all_writers();
+}
+
+std::size_t stream_state::gather(std::string_view* out, std::size_t allowed) const noexcept {
+  std::size_t count = 0;
+  for (std::string_view v : {sending.view(), pending.view()}) {
+    v = v.substr(0, allowed);
+    if (v.empty()) continue;
+    out[count++] = v;
+    allowed -= v.size();
+  }
+  return count;
+}
+
+void stream_state::consume_sent(std::size_t n) noexcept {
+  flushed += n;
+  std::size_t k = std::min(n, sending.size());
+  sending.consume(k);
+  pending.consume(n - k);
 }
 
 void stream_state::check_writable(const char* what) const {

@@ -67,6 +67,11 @@ struct stream_state : stream_state_header {
   void check_writable(const char* what) const;
   /// Hands `parts` to the kernel or the buffer; starts the flusher as needed.
   void submit(std::span<const std::string_view> parts);
+  /// The plain flusher's next sendmsg: `sending` then `pending`, at most
+  /// `allowed` bytes. Returns how many views it filled (0 to 2).
+  std::size_t gather(std::string_view* out, std::size_t allowed) const noexcept;
+  /// `n` bytes of gather()'s views went out: drops them from the buffers.
+  void consume_sent(std::size_t n) noexcept;
   /// After `flushed` grew: wakes the drains it satisfies and a writer if under low_water.
   void on_flushed() noexcept;
   /// Wakes the next waiting writer if the buffer has room (after a writer's turn).
