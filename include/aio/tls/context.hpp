@@ -3,13 +3,18 @@
 // tls::context is Python's ssl.SSLContext: the settings TLS connections are
 // made with (certificates, trusted CAs, verification, ALPN, versions), an
 // OpenSSL SSL_CTX underneath. It is what open_connection, start_server and
-// start_tls take to speak TLS: a context is a secure_layer.
+// start_tls take to speak TLS: a context is a secure_layer, and converts to
+// the shared_ptr<const secure_layer> their options hold.
 //
-//   auto ctx = aio::tls::create_default_context();            // verifies, like Python
-//   auto [r, w] = co_await aio::open_connection("example.com", 443, {.ssl = ctx});
+//   aio::connect_options o;
+//   o.ssl = aio::tls::create_default_context();              // verifies, like Python
+//   auto [r, w] = co_await aio::open_connection("example.com", 443, o);
 //
-//   auto srv = aio::tls::context::server("cert.pem", "key.pem");
-//   co_await aio::start_server(handle, "0.0.0.0", 8443, {.ssl = srv});
+//   aio::server_options so;
+//   so.ssl = aio::tls::context::server("cert.pem", "key.pem");
+//   auto srv = co_await aio::start_server(handle, "0.0.0.0", 8443, so);
+//
+//   co_await aio::start_tls(reader, writer, ctx, "mail.example.org");  // STARTTLS
 //
 // A context is a cheap handle (a shared_ptr inside): copies share one
 // configuration, as Python objects are shared by reference. Configure it
@@ -58,7 +63,7 @@ class context_state;
 }
 
 /// Like `ssl.SSLContext`. Cheap to copy; copies share one configuration.
-class context {
+class context final : public secure_layer {
  public:
   /// Like `SSLContext(PROTOCOL_TLS_CLIENT)`: verify_mode required,
   /// check_hostname on, TLS 1.2 minimum, no CA loaded (see
@@ -136,11 +141,11 @@ class context {
   /// Cancel-safe: cancelled, it closes `inner` and frees everything.
   task<std::unique_ptr<transport>> wrap_client(std::unique_ptr<transport> inner,
                                                std::string server_hostname,
-                                               std::string leftover = {}) const;
+                                               std::string leftover = {}) const override;
   /// TLS over an accepted `inner` as a server: see secure_layer::wrap_server.
   /// Throws as wrap_client (std::invalid_argument for a client context).
   task<std::unique_ptr<transport>> wrap_server(std::unique_ptr<transport> inner,
-                                               std::string leftover = {}) const;
+                                               std::string leftover = {}) const override;
 
   /// What open_connection, start_server and start_tls take.
   operator std::shared_ptr<const secure_layer>() const noexcept;  // NOLINT: a context is a secure layer
