@@ -75,6 +75,38 @@ task<std::string> read_some(stream_ref ref, std::ptrdiff_t n) {
   co_return take(s, std::min(s.rbuf.size(), static_cast<std::size_t>(n)));
 }
 
+// Below this, read_into goes through the buffer: small reads straight from
+// the socket would cost a syscall each.
+constexpr std::size_t direct_read_min = 4096;
+
+task<std::size_t> read_into(stream_ref ref, std::span<std::byte> buf) {
+  stream_state& s = *ref;
+  check_no_reader(s, "read_into");
+  if (buf.empty()) co_return 0;
+  if (s.rbuf.empty() && buf.size() < direct_read_min && !co_await fill(s, "read_into")) co_return 0;
+  if (!s.rbuf.empty()) {
+    std::size_t n = std::min(buf.size(), s.rbuf.size());
+    std::memcpy(buf.data(), s.rbuf.data(), n);
+    s.rbuf.consume(n);
+    co_return n;
+  }
+  if (s.eof) co_return 0;
+  if (s.error) std::rethrow_exception(s.error);
+  reading_guard guard(s);
+  std::size_t n;
+  try {
+    n = co_await s.t->read_some(buf);
+  } catch (const std::exception&) {
+    s.fail(std::current_exception());
+    throw;
+  }
+  if (n == 0) {
+    if (s.error) std::rethrow_exception(s.error);
+    s.eof = true;
+  }
+  co_return n;
+}
+
 task<std::string> read_exactly(stream_ref ref, std::size_t n) {
   stream_state& s = *ref;
   check_no_reader(s, "readexactly");
@@ -166,6 +198,10 @@ const detail::stream_ref& require(const detail::stream_ref& s, const char* what)
 }  // namespace
 
 task<std::string> stream_reader::read(std::ptrdiff_t n) { return detail::read_some(require(s_, "read"), n); }
+
+task<std::size_t> stream_reader::read_into(std::span<std::byte> buf) {
+  return detail::read_into(require(s_, "read_into"), buf);
+}
 
 task<std::string> stream_reader::readexactly(std::size_t n) {
   return detail::read_exactly(require(s_, "readexactly"), n);

@@ -22,6 +22,11 @@ aio::task<std::string> read_line(aio::stream_reader& r) { co_return co_await r.r
 aio::task<std::string> read_until_end(aio::stream_reader& r) { co_return co_await r.readuntil("END"); }
 aio::task<std::string> read_to_eof(aio::stream_reader& r) { co_return co_await r.read(); }
 aio::task<std::string> read_some(aio::stream_reader& r) { co_return co_await r.read(100); }
+aio::task<std::string> read_into_big(aio::stream_reader& r) {
+  std::string b(8192, '\0');
+  b.resize(co_await r.read_into(std::span(b)));
+  co_return b;
+}
 
 // Starts `fn`, feeds `first` (not enough to finish it), cancels it, then
 // feeds `rest`: the next `fn` must return first + rest, nothing lost.
@@ -49,6 +54,8 @@ aio::task<> wait_closed_once(aio::stream_writer& w) { co_await w.wait_closed(); 
 }  // namespace
 
 AIO_TEST(stream_cancel, read_n_waiting_for_data) { co_await cancelled_read_keeps_bytes(&read_some, "", "abc"); }
+
+AIO_TEST(stream_cancel, read_into_waiting_in_place) { co_await cancelled_read_keeps_bytes(&read_into_big, "", "xyz"); }
 
 AIO_TEST(stream_cancel, readexactly_with_part_of_its_bytes) {
   co_await cancelled_read_keeps_bytes(&read_exactly_10, "01234", "56789");

@@ -209,3 +209,42 @@ AIO_TEST(stream_reader, moved_from_reader_is_refused_and_moving_keeps_the_connec
   co_await b.second.write("still here");
   EXPECT_EQ(co_await moved.read(100), "still here");
 }
+
+AIO_TEST(stream_reader, read_into_takes_buffered_bytes_first_then_reads_in_place) {
+  auto [a, b] = co_await stream_test::tcp_pair();
+  co_await b.second.write("abcdef");
+  EXPECT_EQ(co_await a.first.read(2), "ab");  // "cdef" stays buffered
+  std::string big(64 * 1024, '\0');
+  EXPECT_EQ(co_await a.first.read_into(std::span(big)), 4u);
+  EXPECT_EQ(big.substr(0, 4), "cdef");
+  std::string payload = pattern(40000);
+  auto feeder = aio::create_task([](aio::stream_writer& w, const std::string& p) -> aio::task<> {
+    co_await aio::sleep(2ms);
+    co_await w.write(p);
+    w.write_eof();
+  }(b.second, payload));
+  std::size_t got = 0;
+  for (;;) {
+    std::size_t n = co_await a.first.read_into(std::span(big.data() + got, big.size() - got));
+    if (n == 0) break;
+    EXPECT_EQ(a.first.buffer_size(), 0u);  // nothing went through the stream's buffer
+    got += n;
+  }
+  EXPECT_EQ(got, payload.size());
+  EXPECT_TRUE(big.compare(0, got, payload) == 0);
+  EXPECT_TRUE(a.first.at_eof());
+  char small[3];
+  EXPECT_EQ(co_await a.first.read_into(std::span(small)), 0u);
+  EXPECT_EQ(co_await a.first.read_into(std::span<char>()), 0u);
+  co_await feeder;
+}
+
+AIO_TEST(stream_reader, small_read_into_goes_through_the_buffer) {
+  auto [a, b] = stream_test::unix_pair();
+  co_await b.second.write("0123456789");
+  char small[4];
+  EXPECT_EQ(co_await a.first.read_into(std::span(small)), 4u);
+  EXPECT_EQ(std::string_view(small, 4), "0123");
+  EXPECT_EQ(a.first.buffer_size(), 6u);  // the rest was read along, once
+  EXPECT_EQ(co_await a.first.read(100), "456789");
+}

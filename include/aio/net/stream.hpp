@@ -75,6 +75,13 @@ class stream_reader {
   /// of stream. `n == 0`: "" at once. Throws std::system_error on failure,
   /// invalid_state_error when another read waits. Cancel-safe.
   task<std::string> read(std::ptrdiff_t n = -1);
+  /// Up to buf.size() bytes into `buf` (no asyncio StreamReader equivalent;
+  /// like `loop.sock_recv_into`): buffered bytes first, else, for a buffer of
+  /// 4 KiB or more, straight from the transport into `buf` with no copy
+  /// through the stream's buffer. 0 at end of stream or for an empty `buf`.
+  /// For bulk transfers. Throws as read(). Cancel-safe.
+  task<std::size_t> read_into(std::span<std::byte> buf);
+  task<std::size_t> read_into(std::span<char> buf) { return read_into(std::as_writable_bytes(buf)); }
   /// Like `await StreamReader.readexactly(n)`: exactly `n` bytes. At end of
   /// stream first: incomplete_read_error carrying the partial bytes (which
   /// are consumed) and `n`. Cancel-safe: the bytes stay buffered.
