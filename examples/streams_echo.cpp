@@ -24,7 +24,8 @@ aio::task<> echo_handler(aio::stream_reader reader, aio::stream_writer writer) {
   co_await writer.wait_closed();
 }
 
-std::pair<std::pair<aio::stream_reader, aio::stream_writer>, std::pair<aio::stream_reader, aio::stream_writer>>
+std::pair<std::pair<aio::stream_reader, aio::stream_writer>,
+          std::pair<aio::stream_reader, aio::stream_writer>>
 socket_pair_streams(aio::stream_options options = {}) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
@@ -72,8 +73,9 @@ aio::task<> scene_backpressure() {
   std::size_t written = 0;
   auto writer = aio::create_task(fill(a.second, written));
   co_await aio::sleep(50ms);  // the peer reads nothing meanwhile
-  std::printf("peer not reading: %zu bytes written, %zu buffered (high water 64 KiB), writer waiting: %s\n",
-              written, a.second.buffer_size(), writer.done() ? "no" : "yes");
+  std::printf(
+      "peer not reading: %zu bytes written, %zu buffered (high water 64 KiB), writer waiting: %s\n",
+      written, a.second.buffer_size(), writer.done() ? "no" : "yes");
   std::size_t before = written;
   co_await b.first.readexactly(1 << 20);  // the peer catches up a little
   co_await aio::sleep(10ms);

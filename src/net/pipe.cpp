@@ -17,7 +17,8 @@ std::unique_ptr<transport> pipe_transport(int fd, const char* what) {
   if (flags < 0 || (!(flags & O_NONBLOCK) && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)) {
     int err = errno;
     if (fd >= 0) ::close(fd);
-    throw std::system_error(err, std::generic_category(), std::string(what) + " (fd " + std::to_string(fd) + ")");
+    throw std::system_error(err, std::generic_category(),
+                            std::string(what) + " (fd " + std::to_string(fd) + ")");
   }
   return make_fd_transport(fd, false);
 }

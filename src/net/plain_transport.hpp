@@ -29,6 +29,8 @@ class plain_transport : public transport {
 };
 
 /// `t` as a plain fd transport, or nullptr (TLS and other layers).
-inline plain_transport* as_plain(transport* t) noexcept { return dynamic_cast<plain_transport*>(t); }
+inline plain_transport* as_plain(transport* t) noexcept {
+  return dynamic_cast<plain_transport*>(t);
+}
 
 }  // namespace aio::detail

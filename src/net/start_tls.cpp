@@ -12,7 +12,8 @@ namespace aio {
 namespace detail {
 namespace {
 
-task<> upgrade(stream_ref ref, const secure_layer& layer, std::string server_hostname, bool server_side) {
+task<> upgrade(stream_ref ref, const secure_layer& layer, std::string server_hostname,
+               bool server_side) {
   stream_state& s = *ref;
   if (s.reading) throw invalid_state_error("start_tls: a read is waiting on the stream");
   if (s.hold_at) throw invalid_state_error("start_tls: another start_tls is in progress");
@@ -49,7 +50,8 @@ task<> upgrade(stream_ref ref, const secure_layer& layer, std::string server_hos
     if (server_side)
       secure = co_await layer.wrap_server(std::move(inner), std::move(leftover));
     else
-      secure = co_await layer.wrap_client(std::move(inner), std::move(server_hostname), std::move(leftover));
+      secure = co_await layer.wrap_client(std::move(inner), std::move(server_hostname),
+                                          std::move(leftover));
   } catch (const cancelled_error&) {
     s.fail(std::make_exception_ptr(
         std::system_error(ECANCELED, std::generic_category(), "start_tls: handshake cancelled")));
@@ -59,7 +61,8 @@ task<> upgrade(stream_ref ref, const secure_layer& layer, std::string server_hos
     throw;
   }
   if (!secure) {
-    s.fail(std::make_exception_ptr(std::system_error(EPROTO, std::generic_category(), "start_tls: no transport")));
+    s.fail(std::make_exception_ptr(
+        std::system_error(EPROTO, std::generic_category(), "start_tls: no transport")));
     throw_stream_errno(EPROTO, "start_tls: the secure layer returned no transport");
   }
   s.t = std::move(secure);
@@ -76,7 +79,8 @@ task<> start_tls(stream_reader& reader, stream_writer& writer, const secure_laye
                  std::string server_hostname, bool server_side) {
   const auto& r = detail::stream_access::of(reader);
   const auto& w = detail::stream_access::of(writer);
-  if (!r || r.get() != w.get()) throw std::invalid_argument("start_tls: reader and writer of different connections");
+  if (!r || r.get() != w.get())
+    throw std::invalid_argument("start_tls: reader and writer of different connections");
   return detail::upgrade(r, layer, std::move(server_hostname), server_side);
 }
 

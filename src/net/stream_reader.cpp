@@ -128,7 +128,8 @@ std::size_t scan(stream_state& s, std::string_view sep, std::size_t& offset) {
   std::size_t at;
   if (sep.size() == 1) {
     const void* p = std::memchr(buf.data() + offset, sep[0], buf.size() - offset);
-    at = p ? static_cast<std::size_t>(static_cast<const char*>(p) - buf.data()) : std::string_view::npos;
+    at = p ? static_cast<std::size_t>(static_cast<const char*>(p) - buf.data())
+           : std::string_view::npos;
   } else {
     at = buf.find(sep, offset);
   }
@@ -138,7 +139,8 @@ std::size_t scan(stream_state& s, std::string_view sep, std::size_t& offset) {
     return at;
   }
   offset = buf.size() + 1 - sep.size();
-  if (offset > s.opts.limit) throw limit_overrun_error("Separator is not found, and chunk exceed the limit", offset);
+  if (offset > s.opts.limit)
+    throw limit_overrun_error("Separator is not found, and chunk exceed the limit", offset);
   return at;
 }
 
@@ -192,12 +194,16 @@ stream_reader::~stream_reader() {
 
 namespace {
 const detail::stream_ref& require(const detail::stream_ref& s, const char* what) {
-  if (!s) throw invalid_state_error(std::string("stream_reader::") + what + " on an empty (moved-from) reader");
+  if (!s)
+    throw invalid_state_error(std::string("stream_reader::") + what +
+                              " on an empty (moved-from) reader");
   return s;
 }
 }  // namespace
 
-task<std::string> stream_reader::read(std::ptrdiff_t n) { return detail::read_some(require(s_, "read"), n); }
+task<std::string> stream_reader::read(std::ptrdiff_t n) {
+  return detail::read_some(require(s_, "read"), n);
+}
 
 task<std::size_t> stream_reader::read_into(std::span<std::byte> buf) {
   return detail::read_into(require(s_, "read_into"), buf);
@@ -207,7 +213,9 @@ task<std::string> stream_reader::readexactly(std::size_t n) {
   return detail::read_exactly(require(s_, "readexactly"), n);
 }
 
-task<std::string> stream_reader::readline() { return detail::read_until(require(s_, "readline"), "\n", true); }
+task<std::string> stream_reader::readline() {
+  return detail::read_until(require(s_, "readline"), "\n", true);
+}
 
 task<std::string> stream_reader::readuntil(std::string separator) {
   return detail::read_until(require(s_, "readuntil"), std::move(separator), false);

@@ -28,16 +28,22 @@ struct file_read : io_awaiter {
     len_ = len;
     offset_ = offset;
   }
-  std::size_t await_resume() const { return static_cast<std::size_t>(finish_or_throw("read file for sendfile")); }
+  std::size_t await_resume() const {
+    return static_cast<std::size_t>(finish_or_throw("read file for sendfile"));
+  }
 };
 
 bool connection_error(int err) noexcept {
-  return err == EPIPE || err == ECONNRESET || err == ENOTCONN || err == ECONNABORTED || err == ETIMEDOUT;
+  return err == EPIPE || err == ECONNRESET || err == ENOTCONN || err == ECONNABORTED ||
+         err == ETIMEDOUT;
 }
 
-[[noreturn]] void throw_closed() { throw_stream_errno(EPIPE, "stream_writer::sendfile: stream closed meanwhile"); }
+[[noreturn]] void throw_closed() {
+  throw_stream_errno(EPIPE, "stream_writer::sendfile: stream closed meanwhile");
+}
 
-task<std::size_t> send_file(stream_ref ref, int file_fd, std::uint64_t offset, std::optional<std::size_t> count) {
+task<std::size_t> send_file(stream_ref ref, int file_fd, std::uint64_t offset,
+                            std::optional<std::size_t> count) {
   stream_state& s = *ref;
   if (file_fd < 0) throw_stream_errno(EBADF, "stream_writer::sendfile: bad file descriptor");
   co_await acquire_write_side(s, "sendfile()");
@@ -73,7 +79,8 @@ task<std::size_t> send_file(stream_ref ref, int file_fd, std::uint64_t offset, s
       std::rethrow_exception(e);
     }
     if (!buf) buf = std::make_unique_for_overwrite<std::byte[]>(fallback_chunk);
-    std::size_t n = co_await file_read(file_fd, buf.get(), std::min(left, fallback_chunk), offset + total);
+    std::size_t n =
+        co_await file_read(file_fd, buf.get(), std::min(left, fallback_chunk), offset + total);
     if (n == 0) break;
     std::size_t done = 0;
     try {
@@ -90,7 +97,8 @@ task<std::size_t> send_file(stream_ref ref, int file_fd, std::uint64_t offset, s
 }  // namespace
 }  // namespace detail
 
-task<std::size_t> stream_writer::sendfile(int file_fd, std::uint64_t offset, std::optional<std::size_t> count) {
+task<std::size_t> stream_writer::sendfile(int file_fd, std::uint64_t offset,
+                                          std::optional<std::size_t> count) {
   if (!s_) throw invalid_state_error("stream_writer::sendfile on an empty (moved-from) writer");
   return detail::send_file(s_, file_fd, offset, count);
 }

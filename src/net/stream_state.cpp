@@ -62,8 +62,8 @@ task<> flush_loop(stream_ref ref) {
   } catch (const cancelled_error&) {
     // The loop is shutting down (nobody else cancels this task): the
     // unsent bytes are lost, and whoever waits for them must hear it.
-    s.fail(std::make_exception_ptr(
-        std::system_error(ECANCELED, std::generic_category(), "stream flusher cancelled with bytes unsent")));
+    s.fail(std::make_exception_ptr(std::system_error(
+        ECANCELED, std::generic_category(), "stream flusher cancelled with bytes unsent")));
     s.exclusive = false;
     throw;
   } catch (...) {
@@ -137,8 +137,10 @@ void stream_state::consume_sent(std::size_t n) noexcept {
 
 void stream_state::check_writable(const char* what) const {
   if (error) std::rethrow_exception(error);
-  if (closing || closed) throw invalid_state_error(std::string("stream_writer::") + what + " after close()");
-  if (eof_requested) throw invalid_state_error(std::string("stream_writer::") + what + " after write_eof()");
+  if (closing || closed)
+    throw invalid_state_error(std::string("stream_writer::") + what + " after close()");
+  if (eof_requested)
+    throw invalid_state_error(std::string("stream_writer::") + what + " after write_eof()");
 }
 
 void stream_state::submit(std::span<const std::string_view> parts) {
@@ -208,8 +210,8 @@ void stream_state::kick() noexcept {
   event_loop* loop = try_get_running_loop();
   if (!loop) {
     // Dropped after its loop ended: nothing can send the rest.
-    fail(std::make_exception_ptr(
-        std::system_error(EPIPE, std::generic_category(), "stream dropped without a running loop to flush it")));
+    fail(std::make_exception_ptr(std::system_error(
+        EPIPE, std::generic_category(), "stream dropped without a running loop to flush it")));
     return;
   }
   exclusive = true;

@@ -38,14 +38,14 @@ struct stream_state : stream_state_header {
   bool reading = false;  // a read waits on the transport (or start_tls holds it)
 
   // --- writing ---
-  byte_buffer pending;   // appended by write()
-  byte_buffer sending;   // written by the flusher
-  std::uint64_t accepted = 0;  // bytes write() took, ever
-  std::uint64_t flushed = 0;   // of those, bytes handed to the transport
-  wait_list writers;           // write() waiting for room (stream_write_awaiter)
-  wait_list drains;            // drain(), in order of target (stream_drain_awaiter)
-  wait_list closers;           // wait_closed()
-  wait_list idle;              // sendfile / start_tls waiting for `exclusive`
+  byte_buffer pending;              // appended by write()
+  byte_buffer sending;              // written by the flusher
+  std::uint64_t accepted = 0;       // bytes write() took, ever
+  std::uint64_t flushed = 0;        // of those, bytes handed to the transport
+  wait_list writers;                // write() waiting for room (stream_write_awaiter)
+  wait_list drains;                 // drain(), in order of target (stream_drain_awaiter)
+  wait_list closers;                // wait_closed()
+  wait_list idle;                   // sendfile / start_tls waiting for `exclusive`
   std::uint32_t woken_writers = 0;  // writers woken that have not taken their turn yet
   bool exclusive = false;
   // start_tls was called when `accepted` was this: bytes up to here go out
@@ -53,8 +53,8 @@ struct stream_state : stream_state_header {
   std::optional<std::uint64_t> hold_at;
   bool eof_requested = false;
   bool eof_sent = false;
-  bool closing = false;  // close() was called (or both handles are gone)
-  bool closed = false;   // the transport is closed (or gone)
+  bool closing = false;      // close() was called (or both handles are gone)
+  bool closed = false;       // the transport is closed (or gone)
   std::exception_ptr error;  // the connection's failure, sticky
 
   std::size_t buffered() const noexcept { return static_cast<std::size_t>(accepted - flushed); }
@@ -80,7 +80,8 @@ struct stream_state : stream_state_header {
   void kick() noexcept;
   /// Bytes the flusher may send now (the hold of a start_tls stops it).
   std::size_t sendable() const noexcept {
-    return hold_at ? static_cast<std::size_t>(*hold_at > flushed ? *hold_at - flushed : 0) : buffered();
+    return hold_at ? static_cast<std::size_t>(*hold_at > flushed ? *hold_at - flushed : 0)
+                   : buffered();
   }
   /// Gives the write side back (end of flusher, sendfile, start_tls).
   void release_exclusive() noexcept;

@@ -16,7 +16,8 @@ bool stream_write_awaiter::await_ready() {
   st.check_writable("write()");
   // Wait behind writers already waiting (or woken and not yet run): a turn
   // is never overtaken, so the buffer stays near high_water plus one message.
-  if (st.buffered() > st.opts.high_water || !st.writers.empty() || st.woken_writers > 0) return false;
+  if (st.buffered() > st.opts.high_water || !st.writers.empty() || st.woken_writers > 0)
+    return false;
   st.submit(message());
   return true;
 }
@@ -53,7 +54,8 @@ void stream_drain_awaiter::await_resume() {
   if (!woken) return;
   stream_state& st = *s;
   if (st.error) std::rethrow_exception(st.error);
-  if (st.flushed < target) throw_stream_errno(EPIPE, "stream_writer::drain: closed before the data was sent");
+  if (st.flushed < target)
+    throw_stream_errno(EPIPE, "stream_writer::drain: closed before the data was sent");
 }
 
 bool stream_closed_awaiter::await_ready() {
@@ -78,7 +80,9 @@ void stream_closed_awaiter::await_resume() {
 namespace {
 
 detail::stream_state& state_of(const detail::stream_ref& s, const char* what) {
-  if (!s) throw invalid_state_error(std::string("stream_writer::") + what + " on an empty (moved-from) writer");
+  if (!s)
+    throw invalid_state_error(std::string("stream_writer::") + what +
+                              " on an empty (moved-from) writer");
   return *s;
 }
 
@@ -134,7 +138,9 @@ bool stream_writer::can_write_eof() const noexcept { return s_ && s_->t && s_->t
 
 void stream_writer::close() { state_of(s_, "close").close_writer(); }
 
-bool stream_writer::is_closing() const noexcept { return !s_ || s_->closing || s_->closed || s_->error; }
+bool stream_writer::is_closing() const noexcept {
+  return !s_ || s_->closing || s_->closed || s_->error;
+}
 
 std::optional<std::string> stream_writer::get_extra_info(std::string_view name) const {
   if (!s_ || !s_->t) return std::nullopt;
@@ -154,7 +160,8 @@ int stream_writer::socket_fd() const noexcept { return s_ && s_->t ? s_->t->fd()
 
 aio::transport& stream_writer::transport() const {
   auto& s = state_of(s_, "transport");
-  if (!s.t) throw invalid_state_error("stream_writer::transport: start_tls is replacing the transport");
+  if (!s.t)
+    throw invalid_state_error("stream_writer::transport: start_tls is replacing the transport");
   return *s.t;
 }
 
@@ -172,7 +179,8 @@ void stream_writer::set_write_buffer_limits(std::size_t high, std::optional<std:
 std::pair<stream_reader, stream_writer> make_streams(std::unique_ptr<aio::transport> t,
                                                      const stream_options& options) {
   if (!t) throw std::invalid_argument("make_streams: null transport");
-  if (options.low_water > options.high_water) throw std::invalid_argument("make_streams: low_water > high_water");
+  if (options.low_water > options.high_water)
+    throw std::invalid_argument("make_streams: low_water > high_water");
   auto* s = new detail::stream_state;
   detail::stream_ref ref(s);
   s->t = std::move(t);

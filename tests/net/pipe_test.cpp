@@ -13,7 +13,8 @@ struct pipe_fds {
   int r = -1, w = -1;
   pipe_fds() {
     int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+    if (::pipe2(p, O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::generic_category(), "pipe2");
     r = p[0];
     w = p[1];
   }

@@ -15,7 +15,8 @@ namespace {
 
 // The server side of a STARTTLS exchange: reads the command only after the
 // client's handshake bytes arrived too, so they sit in the reader's buffer.
-aio::task<std::string> starttls_server(stream_test::streams& s, const stream_test::xor_layer& layer) {
+aio::task<std::string> starttls_server(stream_test::streams& s,
+                                       const stream_test::xor_layer& layer) {
   co_await aio::sleep(5ms);
   std::string cmd = co_await s.first.readline();
   if (cmd != "STARTTLS\n") throw std::runtime_error("unexpected " + cmd);
@@ -61,7 +62,8 @@ AIO_TEST(start_tls, buffered_writes_go_first_in_clear_and_later_ones_encrypted) 
   auto upgrade = aio::create_task(aio::start_tls(c.first, c.second, layer, "h"));
   co_await aio::sleep(1ms);
   EXPECT_FALSE(upgrade.done());
-  auto during = aio::create_task(write_once(c.second, "during\n"));  // issued meanwhile: waits for the swap
+  auto during =
+      aio::create_task(write_once(c.second, "during\n"));  // issued meanwhile: waits for the swap
   co_await aio::sleep(1ms);
   EXPECT_TRUE(co_await s.first.readexactly(clear.size()) == clear);
   co_await aio::start_tls(s.first, s.second, layer, {}, true);

@@ -17,9 +17,13 @@ namespace {
 
 using read_fn = aio::task<std::string> (*)(aio::stream_reader&);
 
-aio::task<std::string> read_exactly_10(aio::stream_reader& r) { co_return co_await r.readexactly(10); }
+aio::task<std::string> read_exactly_10(aio::stream_reader& r) {
+  co_return co_await r.readexactly(10);
+}
 aio::task<std::string> read_line(aio::stream_reader& r) { co_return co_await r.readline(); }
-aio::task<std::string> read_until_end(aio::stream_reader& r) { co_return co_await r.readuntil("END"); }
+aio::task<std::string> read_until_end(aio::stream_reader& r) {
+  co_return co_await r.readuntil("END");
+}
 aio::task<std::string> read_to_eof(aio::stream_reader& r) { co_return co_await r.read(); }
 aio::task<std::string> read_some(aio::stream_reader& r) { co_return co_await r.read(100); }
 aio::task<std::string> read_into_big(aio::stream_reader& r) {
@@ -30,7 +34,8 @@ aio::task<std::string> read_into_big(aio::stream_reader& r) {
 
 // Starts `fn`, feeds `first` (not enough to finish it), cancels it, then
 // feeds `rest`: the next `fn` must return first + rest, nothing lost.
-aio::task<> cancelled_read_keeps_bytes(read_fn fn, std::string first, std::string rest, bool eof = false) {
+aio::task<> cancelled_read_keeps_bytes(read_fn fn, std::string first, std::string rest,
+                                       bool eof = false) {
   auto [a, b] = stream_test::unix_pair();
   auto t = aio::create_task(fn(a.first));
   co_await aio::sleep(1ms);
@@ -53,21 +58,29 @@ aio::task<> wait_closed_once(aio::stream_writer& w) { co_await w.wait_closed(); 
 
 }  // namespace
 
-AIO_TEST(stream_cancel, read_n_waiting_for_data) { co_await cancelled_read_keeps_bytes(&read_some, "", "abc"); }
+AIO_TEST(stream_cancel, read_n_waiting_for_data) {
+  co_await cancelled_read_keeps_bytes(&read_some, "", "abc");
+}
 
-AIO_TEST(stream_cancel, read_into_waiting_in_place) { co_await cancelled_read_keeps_bytes(&read_into_big, "", "xyz"); }
+AIO_TEST(stream_cancel, read_into_waiting_in_place) {
+  co_await cancelled_read_keeps_bytes(&read_into_big, "", "xyz");
+}
 
 AIO_TEST(stream_cancel, readexactly_with_part_of_its_bytes) {
   co_await cancelled_read_keeps_bytes(&read_exactly_10, "01234", "56789");
 }
 
-AIO_TEST(stream_cancel, readline_with_half_a_line) { co_await cancelled_read_keeps_bytes(&read_line, "half a ", "line\n"); }
+AIO_TEST(stream_cancel, readline_with_half_a_line) {
+  co_await cancelled_read_keeps_bytes(&read_line, "half a ", "line\n");
+}
 
 AIO_TEST(stream_cancel, readuntil_with_part_of_the_separator) {
   co_await cancelled_read_keeps_bytes(&read_until_end, "body E", "ND");
 }
 
-AIO_TEST(stream_cancel, read_to_eof) { co_await cancelled_read_keeps_bytes(&read_to_eof, "some", " more", true); }
+AIO_TEST(stream_cancel, read_to_eof) {
+  co_await cancelled_read_keeps_bytes(&read_to_eof, "some", " more", true);
+}
 
 AIO_TEST(stream_cancel, a_pending_cancel_throws_at_the_read_and_consumes_nothing) {
   auto [a, b] = stream_test::unix_pair();
@@ -92,7 +105,8 @@ AIO_TEST(stream_cancel, cancelled_write_waiting_for_room_took_nothing) {
   auto [fc, fs] = co_await stream_test::tcp_fds();
   stream_test::small_buffers(fc);
   stream_test::small_buffers(fs);
-  auto a = aio::make_streams(aio::make_fd_transport(fc), {.high_water = 16 * 1024, .low_water = 4 * 1024});
+  auto a = aio::make_streams(aio::make_fd_transport(fc),
+                             {.high_water = 16 * 1024, .low_water = 4 * 1024});
   auto b = aio::make_streams(aio::make_fd_transport(fs));
   std::string first = pattern(1 << 20);
   co_await a.second.write(first);  // fills the kernel, the rest is buffered
@@ -157,7 +171,9 @@ struct temp_file {
   }
   ~temp_file() { ::close(fd); }
 };
-aio::task<std::size_t> send_file(aio::stream_writer& w, int fd) { co_return co_await w.sendfile(fd); }
+aio::task<std::size_t> send_file(aio::stream_writer& w, int fd) {
+  co_return co_await w.sendfile(fd);
+}
 }  // namespace
 
 AIO_TEST(stream_cancel, cancelled_sendfile_leaves_the_writer_usable) {
@@ -177,7 +193,8 @@ AIO_TEST(stream_cancel, cancelled_sendfile_leaves_the_writer_usable) {
   std::string got = co_await b.first.read();
   CO_ASSERT_TRUE(got.size() >= 6);
   EXPECT_EQ(got.substr(got.size() - 6), "|after");
-  EXPECT_TRUE(got.compare(0, got.size() - 6, f.data, 0, got.size() - 6) == 0);  // a prefix of the file
+  EXPECT_TRUE(got.compare(0, got.size() - 6, f.data, 0, got.size() - 6) ==
+              0);  // a prefix of the file
 }
 
 AIO_TEST(stream_cancel, cancelled_sendfile_waiting_behind_the_flusher) {

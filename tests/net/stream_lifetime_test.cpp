@@ -12,7 +12,9 @@ namespace {
 
 bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
 
-aio::run_options options(aio::backend_kind kind) { return {.loop = {.backend = kind}, .handle_sigint = false}; }
+aio::run_options options(aio::backend_kind kind) {
+  return {.loop = {.backend = kind}, .handle_sigint = false};
+}
 
 class stream_lifetime : public ::testing::TestWithParam<aio::backend_kind> {};
 INSTANTIATE_TEST_SUITE_P(backends, stream_lifetime,

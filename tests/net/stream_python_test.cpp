@@ -49,7 +49,6 @@ aio::task<> write_forever(aio::stream_writer& w, const std::string& chunk, std::
   }
 }
 
-
 }  // namespace
 
 AIO_TEST(stream_python, lines_through_an_asyncio_echo_server) {
@@ -102,7 +101,8 @@ AIO_TEST(stream_python, overlong_line_then_the_stream_goes_on) {
 
 AIO_TEST(stream_python, an_asyncio_client_against_our_streams) {
   aio::test::tcp_listener l;
-  python_peer py(R"(
+  python_peer py(
+      R"(
 import asyncio, sys
 async def main():
     print(0, flush=True)
@@ -115,7 +115,7 @@ async def main():
     await w.wait_closed()
 asyncio.run(main())
 )",
-                 {std::to_string(ntohs(reinterpret_cast<const sockaddr_in*>(l.addr.data())->sin_port))});
+      {std::to_string(ntohs(reinterpret_cast<const sockaddr_in*>(l.addr.data())->sin_port))});
   auto acc = co_await aio::sock_accept(l.fd);
   auto [r, w] = aio::make_streams(aio::make_fd_transport(acc.fd), {.limit = 1 << 20});
   EXPECT_EQ(co_await r.readline(), "one\n");
@@ -142,7 +142,8 @@ async def main():
 asyncio.run(main())
 )");
   constexpr std::size_t high = 64 * 1024;
-  auto [r, w] = co_await stream_test::connect_tcp(py.port, {.high_water = high, .low_water = 16 * 1024});
+  auto [r, w] =
+      co_await stream_test::connect_tcp(py.port, {.high_water = high, .low_water = 16 * 1024});
   stream_test::small_buffers(w.socket_fd());
   std::string chunk = pattern(16 * 1024);
   auto writer = aio::create_task(write_forever(w, chunk, high));

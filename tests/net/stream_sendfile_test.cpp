@@ -18,7 +18,8 @@ namespace {
 struct temp_file {
   int fd = -1;
   std::string data;
-  explicit temp_file(std::size_t n) : data(pattern(n, "The quick brown fox jumps over the lazy dog. ")) {
+  explicit temp_file(std::size_t n)
+      : data(pattern(n, "The quick brown fox jumps over the lazy dog. ")) {
     char path[] = "/tmp/aio_sendfile_XXXXXX";
     fd = ::mkstemp(path);
     ::unlink(path);
@@ -45,7 +46,8 @@ std::pair<stream_test::streams, stream_test::streams> layered_pair() {
   auto wrap = [](int fd) -> std::unique_ptr<aio::transport> {
     return std::make_unique<stream_test::xor_transport>(aio::make_fd_transport(fd), 0);
   };
-  return {aio::make_streams(wrap(std::exchange(sp.a, -1))), aio::make_streams(wrap(std::exchange(sp.b, -1)))};
+  return {aio::make_streams(wrap(std::exchange(sp.a, -1))),
+          aio::make_streams(wrap(std::exchange(sp.b, -1)))};
 }
 
 }  // namespace
@@ -58,7 +60,8 @@ AIO_TEST(stream_sendfile, whole_file_over_tcp_between_writes) {
   EXPECT_EQ(co_await sender, f.data.size());
   EXPECT_EQ(got.size(), f.data.size() + 10);
   EXPECT_TRUE(got == "head|" + f.data + "|tail");
-  EXPECT_EQ(::lseek(f.fd, 0, SEEK_CUR), static_cast<off_t>(f.data.size()));  // untouched by sendfile
+  EXPECT_EQ(::lseek(f.fd, 0, SEEK_CUR),
+            static_cast<off_t>(f.data.size()));  // untouched by sendfile
 }
 
 AIO_TEST(stream_sendfile, offset_and_count_and_short_file) {

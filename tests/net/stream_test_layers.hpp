@@ -55,14 +55,16 @@ class xor_transport final : public aio::transport {
     std::string out(n, '\0');
     std::size_t got = 0;
     while (got < n) {
-      std::size_t r = co_await read_some(std::as_writable_bytes(std::span(out.data() + got, n - got)));
+      std::size_t r =
+          co_await read_some(std::as_writable_bytes(std::span(out.data() + got, n - got)));
       if (r == 0) throw std::runtime_error("xor handshake: end of stream");
       got += r;
     }
     co_return out;
   }
   aio::task<> write_all(std::string_view s) {
-    while (!s.empty()) s.remove_prefix(co_await write_some(std::as_bytes(std::span(s.data(), s.size()))));
+    while (!s.empty())
+      s.remove_prefix(co_await write_some(std::as_bytes(std::span(s.data(), s.size()))));
   }
 
  private:

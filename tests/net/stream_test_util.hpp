@@ -20,7 +20,8 @@ namespace stream_test {
 using streams = std::pair<aio::stream_reader, aio::stream_writer>;
 
 /// Both ends of a connected AF_UNIX socketpair as streams.
-inline std::pair<streams, streams> unix_pair(const aio::stream_options& a = {}, const aio::stream_options& b = {}) {
+inline std::pair<streams, streams> unix_pair(const aio::stream_options& a = {},
+                                             const aio::stream_options& b = {}) {
   aio::test::socket_pair sp;
   auto x = aio::make_streams(aio::make_fd_transport(std::exchange(sp.a, -1)), a);
   auto y = aio::make_streams(aio::make_fd_transport(std::exchange(sp.b, -1)), b);
@@ -37,9 +38,11 @@ inline aio::task<std::pair<int, int>> tcp_fds() {
 }
 
 /// Both ends of a TCP loopback connection as streams (client, server).
-inline aio::task<std::pair<streams, streams>> tcp_pair(aio::stream_options a = {}, aio::stream_options b = {}) {
+inline aio::task<std::pair<streams, streams>> tcp_pair(aio::stream_options a = {},
+                                                       aio::stream_options b = {}) {
   auto [c, s] = co_await tcp_fds();
-  co_return std::pair{aio::make_streams(aio::make_fd_transport(c), a), aio::make_streams(aio::make_fd_transport(s), b)};
+  co_return std::pair{aio::make_streams(aio::make_fd_transport(c), a),
+                      aio::make_streams(aio::make_fd_transport(s), b)};
 }
 
 /// Streams over a TCP connection to 127.0.0.1:`port`.
@@ -83,7 +86,8 @@ struct python_peer {
 };
 
 /// Repeats `pattern` up to `n` bytes.
-inline std::string pattern(std::size_t n, std::string_view p = "0123456789abcdefghijklmnopqrstuvwxyz") {
+inline std::string pattern(std::size_t n,
+                           std::string_view p = "0123456789abcdefghijklmnopqrstuvwxyz") {
   std::string s;
   s.reserve(n);
   while (s.size() < n) s.append(p.substr(0, std::min(p.size(), n - s.size())));

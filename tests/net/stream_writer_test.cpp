@@ -12,7 +12,8 @@ namespace {
 
 // Writes `count` copies of `chunk`, checking after each one that at most
 // one message sits above the high-water mark.
-aio::task<> write_many(aio::stream_writer& w, const std::string& chunk, int count, std::size_t high) {
+aio::task<> write_many(aio::stream_writer& w, const std::string& chunk, int count,
+                       std::size_t high) {
   for (int i = 0; i < count; ++i) {
     co_await w.write(chunk);
     EXPECT_LE(w.buffer_size(), high + chunk.size());
@@ -37,7 +38,8 @@ AIO_TEST(stream_writer, write_suspends_above_high_water_and_memory_stays_bounded
   stream_test::small_buffers(fc);
   stream_test::small_buffers(fs);
   constexpr std::size_t high = 64 * 1024;
-  auto a = aio::make_streams(aio::make_fd_transport(fc), {.high_water = high, .low_water = 16 * 1024});
+  auto a =
+      aio::make_streams(aio::make_fd_transport(fc), {.high_water = high, .low_water = 16 * 1024});
   auto b = aio::make_streams(aio::make_fd_transport(fs));
   std::string chunk = pattern(10000);
   constexpr int count = 200;
@@ -48,7 +50,8 @@ AIO_TEST(stream_writer, write_suspends_above_high_water_and_memory_stays_bounded
   EXPECT_LE(a.second.buffer_size(), high + chunk.size());
   std::string got = co_await b.first.readexactly(chunk.size() * count);
   co_await writer;
-  for (int i = 0; i < count; ++i) EXPECT_TRUE(got.compare(i * chunk.size(), chunk.size(), chunk) == 0);
+  for (int i = 0; i < count; ++i)
+    EXPECT_TRUE(got.compare(i * chunk.size(), chunk.size(), chunk) == 0);
 }
 
 AIO_TEST(stream_writer, every_concurrent_drain_waiter_wakes) {
@@ -162,7 +165,8 @@ AIO_TEST(stream_writer, peer_reset_mid_read_is_a_system_error) {
 namespace {
 aio::task<> send_messages(aio::stream_writer& w, char id, int count) {
   for (int i = 0; i < count; ++i) {
-    std::string msg = std::string(1, id) + std::to_string(i) + ":" + std::string(3000 + i % 7 * 500, id) + "\n";
+    std::string msg =
+        std::string(1, id) + std::to_string(i) + ":" + std::string(3000 + i % 7 * 500, id) + "\n";
     if (i % 2) {
       co_await w.write(msg);
     } else {
@@ -181,7 +185,8 @@ AIO_TEST(stream_writer, concurrent_writers_never_split_a_message) {
   auto b = aio::make_streams(aio::make_fd_transport(fs));
   constexpr int count = 150;
   std::vector<aio::task_handle<>> senders;
-  for (char id : std::string("ABCD")) senders.push_back(aio::create_task(send_messages(a.second, id, count)));
+  for (char id : std::string("ABCD"))
+    senders.push_back(aio::create_task(send_messages(a.second, id, count)));
   int next[4] = {0, 0, 0, 0};
   for (int n = 0; n < 4 * count; ++n) {
     std::string line = co_await b.first.readline();
@@ -216,7 +221,8 @@ AIO_TEST(stream_writer, extra_info_and_transport) {
 
 AIO_TEST(stream_writer, limits_are_checked) {
   aio::test::socket_pair sp;
-  EXPECT_THROW(aio::make_streams(aio::make_fd_transport(std::exchange(sp.a, -1)), {.high_water = 1, .low_water = 2}),
+  EXPECT_THROW(aio::make_streams(aio::make_fd_transport(std::exchange(sp.a, -1)),
+                                 {.high_water = 1, .low_water = 2}),
                std::invalid_argument);
   EXPECT_THROW(aio::make_streams(nullptr), std::invalid_argument);
   auto s = aio::make_streams(aio::make_fd_transport(std::exchange(sp.b, -1)));

@@ -81,7 +81,9 @@ class stream_reader {
   /// through the stream's buffer. 0 at end of stream or for an empty `buf`.
   /// For bulk transfers. Throws as read(). Cancel-safe.
   task<std::size_t> read_into(std::span<std::byte> buf);
-  task<std::size_t> read_into(std::span<char> buf) { return read_into(std::as_writable_bytes(buf)); }
+  task<std::size_t> read_into(std::span<char> buf) {
+    return read_into(std::as_writable_bytes(buf));
+  }
   /// Like `await StreamReader.readexactly(n)`: exactly `n` bytes. At end of
   /// stream first: incomplete_read_error carrying the partial bytes (which
   /// are consumed) and `n`. Cancel-safe: the bytes stay buffered.

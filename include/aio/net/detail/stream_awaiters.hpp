@@ -60,7 +60,8 @@ struct stream_write_awaiter : wait_node {
   std::span<const std::string_view> parts;
   std::string_view one;  // `parts` points here for a single write
 
-  stream_write_awaiter(stream_ref st, std::string_view data) noexcept : s(std::move(st)), one(data) {}
+  stream_write_awaiter(stream_ref st, std::string_view data) noexcept
+      : s(std::move(st)), one(data) {}
   stream_write_awaiter(stream_ref st, std::span<const std::string_view> p) noexcept
       : s(std::move(st)), parts(p) {}
   stream_write_awaiter(const stream_write_awaiter&) = delete;
