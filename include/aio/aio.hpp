@@ -35,6 +35,7 @@
 #include "aio/net/pipe.hpp"
 #include "aio/net/start_server.hpp"
 #include "aio/net/start_tls.hpp"
+#include "aio/net/subprocess.hpp"
 #include "aio/net/stream.hpp"
 #include "aio/net/transport.hpp"
 #include "aio/tls/context.hpp"
