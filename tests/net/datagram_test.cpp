@@ -222,6 +222,43 @@ AIO_TEST(datagram_test, close_wakes_calls_in_flight_and_then_closes_the_socket) 
   EXPECT_FALSE(fd_open(fd2));
 }
 
+AIO_TEST(datagram_test, a_blocked_send_cancels_and_closes_cleanly) {
+  // A Unix datagram peer that never reads: its queue fills and send waits.
+  std::string name = "@aio_dgram_full_" + std::to_string(::getpid());
+  aio::datagram_options server_opts{.local_path = name};
+  auto server = co_await aio::create_datagram_endpoint(server_opts);
+  aio::datagram_options client_opts{.remote_path = name};
+  auto client = co_await aio::create_datagram_endpoint(client_opts);
+  int queued = 0;
+  while (::send(client.fd(), "q", 1, MSG_DONTWAIT) == 1) ++queued;
+  CO_ASSERT_TRUE(queued > 0);
+  auto blocked = aio::create_task(client.send("cancelled"));
+  co_await aio::sleep(2ms);
+  EXPECT_FALSE(blocked.done());
+  blocked.cancel();
+  EXPECT_THROW(co_await blocked, aio::cancelled_error);
+  // Blocked again, then the endpoint is closed under it.
+  int fd = client.fd();
+  auto closed = aio::create_task(client.send("closed"));
+  co_await aio::sleep(2ms);
+  EXPECT_FALSE(closed.done());
+  client.close();
+  try {
+    co_await closed;
+    ADD_FAILURE() << "a send in flight should fail on close";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), EBADF) << e.what();
+  }
+  EXPECT_FALSE(fd_open(fd));
+  // Neither datagram went out: the server holds only the queued ones.
+  for (int i = 0; i < queued; ++i) EXPECT_EQ((co_await server.recvfrom()).data, "q");
+  auto more = aio::create_task(server.recvfrom());
+  co_await aio::sleep(2ms);
+  EXPECT_FALSE(more.done());
+  more.cancel();
+  EXPECT_THROW(co_await more, aio::cancelled_error);
+}
+
 AIO_TEST(datagram_test, unix_datagrams_with_a_path_and_an_autobound_client) {
   temp_dir dir;
   std::string path = dir.path + "/server.sock";
