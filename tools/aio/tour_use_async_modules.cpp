@@ -56,7 +56,12 @@ class slow_server {
         }
       }
     });
-    port_ = ready.get();
+    try {
+      port_ = ready.get();
+    } catch (...) {
+      thread_.join();
+      throw;
+    }
   }
   ~slow_server() {
     loop_->call_soon_threadsafe([this] { stop_.set(); });

@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: MIT
+"""Runs `./scripts/bench net`: every workload through aiocpp (net_bench),
+Python asyncio and uvloop streams (net_bench.py), and the machine's own
+limits — ../shared/limits/pingpong.c and echo64.c (blocking / plain epoll C)
+and socat for bulk copies — in this session on this machine; prints one
+table with the ratios against the anchors the issue names.
+
+    /usr/bin/python3 net_report.py --net-bench build/bench/bench/net_bench --limits DIR [--quick] [--json FILE]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"  # Debian's: it has python3-uvloop
+GIB = 1 << 30
+
+
+def run_json(cmd, timeout=600):
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{' '.join(cmd)} printed no result:\n{proc.stdout}\n{proc.stderr}")
+    result = json.loads(lines[-1])
+    print(f"  {os.path.basename(cmd[0])} {' '.join(cmd[1:3])}: {result['value']:.6g} {result['unit']} "
+          f"({time.monotonic() - t0:.1f} s)", file=sys.stderr, flush=True)
+    return result
+
+
+def run_limit(exe, args):
+    """A limits program prints one number: its rate."""
+    out = subprocess.run([exe, *args], capture_output=True, text=True, timeout=120, check=True).stdout
+    value = float(out.strip().splitlines()[-1])
+    print(f"  {os.path.basename(exe)} {' '.join(args)}: {value:.6g}", file=sys.stderr, flush=True)
+    return value
+
+
+def build_limits(src_dir, out_dir):
+    exes = {}
+    for name in ("pingpong", "echo64"):
+        src = os.path.join(src_dir, name + ".c")
+        if not os.path.exists(src):
+            continue
+        exe = os.path.join(out_dir, name)
+        subprocess.run(["cc", "-O2", src, "-o", exe, "-lpthread"], check=True)
+        exes[name] = exe
+    return exes
+
+
+def socat_copy(n_bytes):
+    """Plain copy of n_bytes over loopback with socat at both ends: MB/s."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = subprocess.Popen(["taskset", "-c", "0", "socat", "-u", "-b", "262144",
+                             f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr", "OPEN:/dev/null"])
+    time.sleep(0.3)
+    t0 = time.perf_counter()
+    subprocess.run(["taskset", "-c", "1", "sh", "-c",
+                          f"head -c {n_bytes} /dev/zero | socat -u -b 262144 STDIN TCP:127.0.0.1:{port}"],
+                         check=True)
+    sink.wait(timeout=120)
+    elapsed = time.perf_counter() - t0
+    value = n_bytes / elapsed / 1e6
+    print(f"  socat copy {n_bytes} B: {value:.6g} MB/s", file=sys.stderr, flush=True)
+    return value
+
+
+def make_cert(tmp):
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+# key, title, unit, sizes (full, quick) as (flag, value), anchors with goals:
+# (anchor name, minimum ratio aiocpp/anchor or None for "report only").
+WORKLOADS = [
+    ("pingpong", "echo, 1 connection, 100-byte messages", "round trips/s", ("--seconds", 5, 2),
+     [("limit", 0.95), ("uvloop", None), ("asyncio", None)]),
+    ("echo64", "echo, 64 connections, 100-byte messages, one in flight each", "messages/s",
+     ("--seconds", 5, 2), [("limit", 1.0), ("uvloop", None), ("asyncio", None)]),
+    ("bulk", "bulk transfer over one connection", "MB/s", ("--n", GIB, GIB // 4),
+     [("limit", 0.8), ("uvloop", 3.0), ("asyncio", None)]),
+    ("tls_handshake", "TLS: connect + handshake + one round trip + close, 32 clients", "handshakes/s",
+     ("--n", 4000, 1000), [("asyncio", 3.0), ("uvloop", None)]),
+    ("tls_bulk", "TLS: bulk transfer over one connection", "MB/s", ("--n", GIB // 2, GIB // 8),
+     [("asyncio", 3.0), ("uvloop", None)]),
+    ("accept", "connect + one round trip + close, 32 clients", "connections/s", ("--n", 40000, 10000),
+     [("uvloop", 3.0), ("asyncio", None)]),
+]
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f} M"
+    if v >= 1e4:
+        return f"{v / 1e3:.0f} k"
+    return f"{v:.0f}" if v >= 100 else f"{v:.3g}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--net-bench", required=True)
+    parser.add_argument("--limits", help="directory with pingpong.c and echo64.c")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--only", nargs="*", choices=[w[0] for w in WORKLOADS])
+    args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
+    start_load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    tmp = tempfile.mkdtemp(prefix="aio-net-bench-")
+    rows = []
+    try:
+        limits = build_limits(args.limits, tmp) if args.limits and os.path.isdir(args.limits) else {}
+        cert, key = make_cert(tmp)
+        for key_name, title, unit, (flag, full, quick), anchors in WORKLOADS:
+            if args.only and key_name not in args.only:
+                continue
+            size = quick if args.quick else full
+            print(f"{key_name}:", file=sys.stderr, flush=True)
+            extra = ["--cert", cert, "--key", key] if key_name.startswith("tls_") else []
+            runs = sorted((run_json([args.net_bench, key_name, flag, str(size), *extra]) for _ in range(3)),
+                          key=lambda r: r["value"])
+            values = {"aiocpp": runs[1]["value"]}
+            for loop in ("asyncio", "uvloop"):
+                values[loop] = run_json([PYTHON, os.path.join(HERE, "net_bench.py"), key_name, "--loop", loop,
+                                         flag, str(size), *extra])["value"]
+            if key_name == "pingpong" and "pingpong" in limits:
+                values["limit"] = run_limit(limits["pingpong"], [str(size)])
+            elif key_name == "echo64" and "echo64" in limits:
+                values["limit"] = run_limit(limits["echo64"], [str(size), "64"])
+            elif key_name == "bulk" and shutil.which("socat"):
+                values["limit"] = socat_copy(size)
+            goals = []
+            for anchor, minimum in anchors:
+                if anchor not in values:
+                    goals.append({"anchor": anchor, "ratio": None, "goal": minimum, "met": None})
+                    continue
+                ratio = values["aiocpp"] / values[anchor]
+                goals.append({"anchor": anchor, "ratio": ratio, "goal": minimum,
+                              "met": None if minimum is None else ratio >= minimum})
+            rows.append({"name": key_name, "title": title, "unit": unit, "size": f"{flag} {size}",
+                         "values": values, "ratios": goals})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print()
+    print("| workload | unit | aiocpp | limit (C / socat) | uvloop | asyncio | ratios (aiocpp / anchor) | goals met |")
+    print("|---|---|--:|--:|--:|--:|---|---|")
+    for r in rows:
+        v = r["values"]
+        ratios = ", ".join(f"{g['ratio']:.3g}x {g['anchor']}" for g in r["ratios"] if g["ratio"] is not None)
+        met = ", ".join(f"{'yes' if g['met'] else '**NO**'} (>= {g['goal']}x {g['anchor']})"
+                        for g in r["ratios"] if g["goal"] is not None and g["met"] is not None) or "-"
+        missing = [g["anchor"] for g in r["ratios"] if g["ratio"] is None]
+        if missing:
+            met += f" (no {', '.join(missing)} anchor here)"
+        print(f"| {r['name']} | {r['unit']} | {fmt(v['aiocpp'])} | {fmt(v.get('limit'))} | {fmt(v.get('uvloop'))} "
+              f"| {fmt(v.get('asyncio'))} | {ratios} | {met} |")
+    print()
+    print("limit: pingpong.c (blocking sockets), echo64.c (plain C epoll), socat|socat (bulk), from ../shared/limits.")
+    print(f"load average during the run: {start_load} -> {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+            f.write("\n")
+        print(f"JSON written to {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
