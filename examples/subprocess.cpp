@@ -13,10 +13,19 @@ namespace sp = aio::subprocess;
 
 namespace {
 
-// Options and argument vectors are built outside the co_await expressions:
-// GCC 12 mishandles braced temporaries holding strings there.
-aio::subprocess_options stdin_and_stdout() { return {.stdin = sp::pipe, .stdout = sp::pipe}; }
-aio::subprocess_options stdout_only() { return {.stdout = sp::pipe}; }
+// Argument vectors are variables: GCC 12 rejects a braced list of strings
+// inside a co_await expression.
+aio::subprocess_options stdin_and_stdout() {
+  aio::subprocess_options o;
+  o.stdin = sp::pipe;
+  o.stdout = sp::pipe;
+  return o;
+}
+aio::subprocess_options stdout_only() {
+  aio::subprocess_options o;
+  o.stdout = sp::pipe;
+  return o;
+}
 
 aio::task<> sort_words() {
   auto p = co_await aio::create_subprocess_exec("sort", {}, stdin_and_stdout());

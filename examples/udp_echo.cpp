@@ -15,10 +15,14 @@
 namespace {
 
 aio::datagram_options bind_to(unsigned short port) {
-  return {.local_addr = aio::host_port{"127.0.0.1", port}};
+  aio::datagram_options o;
+  o.local_addr = aio::host_port{"127.0.0.1", port};
+  return o;
 }
 aio::datagram_options connect_to(unsigned short port) {
-  return {.remote_addr = aio::host_port{"127.0.0.1", port}};
+  aio::datagram_options o;
+  o.remote_addr = aio::host_port{"127.0.0.1", port};
+  return o;
 }
 
 unsigned short port_of(const aio::sock_address& a) {

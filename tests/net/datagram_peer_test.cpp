@@ -84,7 +84,11 @@ aio::task<> echo_server(aio::datagram_endpoint& ep, int n) {
   }
 }
 
-aio::datagram_options loopback() { return {.local_addr = aio::host_port{"127.0.0.1", 0}}; }
+aio::datagram_options loopback() {
+  aio::datagram_options o;
+  o.local_addr = aio::host_port{"127.0.0.1", 0};
+  return o;
+}
 
 }  // namespace
 
@@ -94,8 +98,8 @@ AIO_TEST(datagram_peer_test, python_asyncio_server) {
   aio::test::child_process py({"/usr/bin/python3", "-c", py_server});
   std::string port = py.read_line();
   CO_ASSERT_TRUE(!port.empty());
-  aio::datagram_options to_python{
-      .remote_addr = aio::host_port{"127.0.0.1", static_cast<unsigned short>(std::stoi(port))}};
+  aio::datagram_options to_python;
+  to_python.remote_addr = aio::host_port{"127.0.0.1", static_cast<unsigned short>(std::stoi(port))};
   auto ep = co_await aio::create_datagram_endpoint(to_python);
   for (int i = 0; i < 20; ++i) {
     std::string msg = "message " + std::to_string(i);
@@ -147,7 +151,8 @@ AIO_TEST(datagram_peer_test, python_unix_datagram_server) {
   {
     aio::test::child_process py({"/usr/bin/python3", "-c", py_unix_server, path});
     CO_ASSERT_EQ(py.read_line(), "ready");
-    aio::datagram_options to_python{.remote_path = path};
+    aio::datagram_options to_python;
+    to_python.remote_path = path;
     auto ep =
         co_await aio::create_datagram_endpoint(to_python);  // auto-bound, so Python can answer
     co_await ep.send("stressed");

@@ -20,7 +20,9 @@ using namespace std::chrono_literals;
 namespace {
 
 aio::datagram_options local(const char* host = "127.0.0.1", unsigned short port = 0) {
-  return {.local_addr = aio::host_port{host, port}};
+  aio::datagram_options o;
+  o.local_addr = aio::host_port{host, port};
+  return o;
 }
 
 unsigned short port_of(const aio::sock_address& a) {
@@ -47,7 +49,8 @@ AIO_TEST(datagram_test, echo_with_itself_over_udp) {
   auto server = co_await aio::create_datagram_endpoint(local());
   auto addr = server.sockname();
   EXPECT_EQ(addr.family(), AF_INET);
-  aio::datagram_options to_server{.remote_addr = aio::host_port{"127.0.0.1", port_of(addr)}};
+  aio::datagram_options to_server;
+  to_server.remote_addr = aio::host_port{"127.0.0.1", port_of(addr)};
   auto client = co_await aio::create_datagram_endpoint(to_server);
   CO_ASSERT_TRUE(client.peername().has_value());
   EXPECT_EQ(client.peername()->to_string(), addr.to_string());
@@ -66,7 +69,8 @@ AIO_TEST(datagram_test, echo_with_itself_over_udp) {
 AIO_TEST(datagram_test, ipv6_and_names_resolve) {
   auto server = co_await aio::create_datagram_endpoint(local("::1"));
   EXPECT_EQ(server.family(), AF_INET6);
-  aio::datagram_options v6{.family = AF_INET6};
+  aio::datagram_options v6;
+  v6.family = AF_INET6;
   auto client = co_await aio::create_datagram_endpoint(v6);
   co_await client.sendto("by name", "localhost", port_of(server.sockname()));
   aio::datagram d = co_await server.recvfrom();
@@ -75,7 +79,9 @@ AIO_TEST(datagram_test, ipv6_and_names_resolve) {
   // localhost resolves to ::1 first; asked for IPv4, to 127.0.0.1.
   auto any = co_await aio::create_datagram_endpoint(local("localhost"));
   EXPECT_EQ(any.family(), AF_INET6);
-  aio::datagram_options v4_only{.local_addr = aio::host_port{"localhost", 0}, .family = AF_INET};
+  aio::datagram_options v4_only;
+  v4_only.local_addr = aio::host_port{"localhost", 0};
+  v4_only.family = AF_INET;
   auto v4 = co_await aio::create_datagram_endpoint(v4_only);
   EXPECT_EQ(v4.family(), AF_INET);
   EXPECT_NE(v4.sockname().to_string().find("127.0.0.1:"), std::string::npos);
@@ -101,7 +107,8 @@ AIO_TEST(datagram_test, icmp_unreachable_is_connection_refused_on_the_next_call)
     auto probe = co_await aio::create_datagram_endpoint(local());
     dead = port_of(probe.sockname());
   }  // closed: nobody listens on `dead` now
-  aio::datagram_options to_dead{.remote_addr = aio::host_port{"127.0.0.1", dead}};
+  aio::datagram_options to_dead;
+  to_dead.remote_addr = aio::host_port{"127.0.0.1", dead};
   auto client = co_await aio::create_datagram_endpoint(to_dead);
   co_await client.send("hello?");
   try {
@@ -225,9 +232,11 @@ AIO_TEST(datagram_test, close_wakes_calls_in_flight_and_then_closes_the_socket) 
 AIO_TEST(datagram_test, a_blocked_send_cancels_and_closes_cleanly) {
   // A Unix datagram peer that never reads: its queue fills and send waits.
   std::string name = "@aio_dgram_full_" + std::to_string(::getpid());
-  aio::datagram_options server_opts{.local_path = name};
+  aio::datagram_options server_opts;
+  server_opts.local_path = name;
   auto server = co_await aio::create_datagram_endpoint(server_opts);
-  aio::datagram_options client_opts{.remote_path = name};
+  aio::datagram_options client_opts;
+  client_opts.remote_path = name;
   auto client = co_await aio::create_datagram_endpoint(client_opts);
   int queued = 0;
   while (::send(client.fd(), "q", 1, MSG_DONTWAIT) == 1) ++queued;
@@ -262,11 +271,13 @@ AIO_TEST(datagram_test, a_blocked_send_cancels_and_closes_cleanly) {
 AIO_TEST(datagram_test, unix_datagrams_with_a_path_and_an_autobound_client) {
   temp_dir dir;
   std::string path = dir.path + "/server.sock";
-  aio::datagram_options server_opts{.local_path = path};
+  aio::datagram_options server_opts;
+  server_opts.local_path = path;
   auto server = co_await aio::create_datagram_endpoint(server_opts);
   EXPECT_EQ(server.family(), AF_UNIX);
   EXPECT_EQ(server.sockname().to_string(), path);
-  aio::datagram_options client_opts{.remote_path = path};
+  aio::datagram_options client_opts;
+  client_opts.remote_path = path;
   auto client = co_await aio::create_datagram_endpoint(client_opts);
   co_await client.send("unix ping");
   aio::datagram d = co_await server.recvfrom();
@@ -278,7 +289,8 @@ AIO_TEST(datagram_test, unix_datagrams_with_a_path_and_an_autobound_client) {
   // A stale socket file is replaced, as asyncio does.
   struct stat st {};
   CO_ASSERT_EQ(::stat(path.c_str(), &st), 0);
-  aio::datagram_options again_opts{.local_path = path};
+  aio::datagram_options again_opts;
+  again_opts.local_path = path;
   auto again = co_await aio::create_datagram_endpoint(again_opts);
   co_await aio::sock_sendto(client.fd(), "to the new one", aio::sock_address::from_unix(path));
   EXPECT_EQ((co_await again.recvfrom()).data, "to the new one");
@@ -286,10 +298,12 @@ AIO_TEST(datagram_test, unix_datagrams_with_a_path_and_an_autobound_client) {
 
 AIO_TEST(datagram_test, unix_abstract_names) {
   std::string name = "@aio_dgram_test_" + std::to_string(::getpid());
-  aio::datagram_options server_opts{.local_path = name};
+  aio::datagram_options server_opts;
+  server_opts.local_path = name;
   auto server = co_await aio::create_datagram_endpoint(server_opts);
   EXPECT_EQ(server.sockname().to_string(), name);
-  aio::datagram_options client_opts{.family = AF_UNIX};
+  aio::datagram_options client_opts;
+  client_opts.family = AF_UNIX;
   auto client = co_await aio::create_datagram_endpoint(client_opts);
   co_await client.sendto("abstract", aio::sock_address::from_unix(name));
   aio::datagram d = co_await server.recvfrom();
@@ -301,7 +315,8 @@ AIO_TEST(datagram_test, unix_abstract_names) {
 
 AIO_TEST(datagram_test, connecting_to_a_missing_unix_path_names_it) {
   try {
-    aio::datagram_options missing{.remote_path = "/nonexistent/aio.sock"};
+    aio::datagram_options missing;
+    missing.remote_path = "/nonexistent/aio.sock";
     co_await aio::create_datagram_endpoint(missing);
     ADD_FAILURE() << "connect should fail";
   } catch (const std::system_error& e) {
@@ -311,10 +326,14 @@ AIO_TEST(datagram_test, connecting_to_a_missing_unix_path_names_it) {
 }
 
 AIO_TEST(datagram_test, reuse_port_and_address_in_use) {
-  aio::datagram_options first{.local_addr = aio::host_port{"127.0.0.1", 0}, .reuse_port = true};
+  aio::datagram_options first;
+  first.local_addr = aio::host_port{"127.0.0.1", 0};
+  first.reuse_port = true;
   auto a = co_await aio::create_datagram_endpoint(first);
   unsigned short port = port_of(a.sockname());
-  aio::datagram_options second{.local_addr = aio::host_port{"127.0.0.1", port}, .reuse_port = true};
+  aio::datagram_options second;
+  second.local_addr = aio::host_port{"127.0.0.1", port};
+  second.reuse_port = true;
   auto b = co_await aio::create_datagram_endpoint(second);
   EXPECT_EQ(b.sockname().to_string(), a.sockname().to_string());
   try {
@@ -336,30 +355,38 @@ AIO_TEST(datagram_test, broadcast_needs_allow_broadcast) {
   } catch (const std::system_error& e) {
     EXPECT_EQ(e.code().value(), EACCES) << e.what();
   }
-  aio::datagram_options broadcast{.local_addr = aio::host_port{"127.0.0.1", 0},
-                                  .allow_broadcast = true};
+  aio::datagram_options broadcast;
+  broadcast.local_addr = aio::host_port{"127.0.0.1", 0};
+  broadcast.allow_broadcast = true;
   auto allowed = co_await aio::create_datagram_endpoint(broadcast);
   co_await allowed.sendto("x", bcast);
 }
 
 AIO_TEST(datagram_test, bad_options) {
-  // Options live in variables: GCC 12 destroys an aggregate temporary twice
-  // when it is built in the same expression as a co_await (see datagram.hpp).
   aio::datagram_options none;
   EXPECT_THROW(co_await aio::create_datagram_endpoint(none), std::invalid_argument);
-  aio::datagram_options both{.local_addr = aio::host_port{"127.0.0.1", 0}, .local_path = "/tmp/x"};
+  aio::datagram_options both;
+  both.local_addr = aio::host_port{"127.0.0.1", 0};
+  both.local_path = "/tmp/x";
   EXPECT_THROW(co_await aio::create_datagram_endpoint(both), std::invalid_argument);
-  aio::datagram_options wrong_family{.family = AF_INET6, .remote_path = "@x"};
+  aio::datagram_options wrong_family;
+  wrong_family.family = AF_INET6;
+  wrong_family.remote_path = "@x";
   EXPECT_THROW(co_await aio::create_datagram_endpoint(wrong_family), std::invalid_argument);
-  aio::datagram_options bad_family{.family = 12345};
+  aio::datagram_options bad_family;
+  bad_family.family = 12345;
   EXPECT_THROW(co_await aio::create_datagram_endpoint(bad_family), std::invalid_argument);
-  aio::datagram_options unix_reuse{.reuse_port = true, .local_path = "@x"};
+  aio::datagram_options unix_reuse;
+  unix_reuse.reuse_port = true;
+  unix_reuse.local_path = "@x";
   EXPECT_THROW(co_await aio::create_datagram_endpoint(unix_reuse), std::invalid_argument);
-  aio::datagram_options too_long{.local_path = std::string(200, 'p')};
+  aio::datagram_options too_long;
+  too_long.local_path = std::string(200, 'p');
   EXPECT_THROW(co_await aio::create_datagram_endpoint(too_long), std::invalid_argument);
   // No common family between an IPv4 local address and an IPv6 peer.
-  aio::datagram_options mixed{.local_addr = aio::host_port{"127.0.0.1", 0},
-                              .remote_addr = aio::host_port{"::1", 9}};
+  aio::datagram_options mixed;
+  mixed.local_addr = aio::host_port{"127.0.0.1", 0};
+  mixed.remote_addr = aio::host_port{"::1", 9};
   try {
     co_await aio::create_datagram_endpoint(mixed);
     ADD_FAILURE() << "mismatched families should fail";

@@ -19,9 +19,17 @@ namespace sp = aio::subprocess;
 namespace {
 
 std::vector<std::string> sh(std::string script) { return {"-c", std::move(script)}; }
-aio::subprocess_options in_pipe() { return {.stdin = sp::pipe}; }
+aio::subprocess_options in_pipe() {
+  aio::subprocess_options o;
+  o.stdin = sp::pipe;
+  return o;
+}
 aio::subprocess_options all_pipes() {
-  return {.stdin = sp::pipe, .stdout = sp::pipe, .stderr = sp::pipe};
+  aio::subprocess_options o;
+  o.stdin = sp::pipe;
+  o.stdout = sp::pipe;
+  o.stderr = sp::pipe;
+  return o;
 }
 
 int open_fds() {

@@ -18,9 +18,18 @@ namespace {
 std::vector<std::string> sh(std::string script) { return {"-c", std::move(script)}; }
 
 aio::subprocess_options all_pipes() {
-  return {.stdin = sp::pipe, .stdout = sp::pipe, .stderr = sp::pipe};
+  aio::subprocess_options o;
+  o.stdin = sp::pipe;
+  o.stdout = sp::pipe;
+  o.stderr = sp::pipe;
+  return o;
 }
-aio::subprocess_options out_err_pipes() { return {.stdout = sp::pipe, .stderr = sp::pipe}; }
+aio::subprocess_options out_err_pipes() {
+  aio::subprocess_options o;
+  o.stdout = sp::pipe;
+  o.stderr = sp::pipe;
+  return o;
+}
 
 // A payload that is not all one byte, so that reordering would show.
 std::string pattern(std::size_t n) {
@@ -88,7 +97,9 @@ AIO_TEST(subprocess_io_test, stderr_separate_or_merged) {
   EXPECT_EQ(r.out, "out\n");
   EXPECT_EQ(r.err, "err\n");
   EXPECT_EQ(p.returncode(), 2);
-  aio::subprocess_options merged{.stdout = sp::pipe, .stderr = sp::stdout};
+  aio::subprocess_options merged;
+  merged.stdout = sp::pipe;
+  merged.stderr = sp::stdout;
   auto q = co_await aio::create_subprocess_exec("/bin/sh", sh("echo out; echo err >&2"), merged);
   CO_ASSERT_TRUE(!q.stderr.has_value());
   r = co_await q.communicate();
@@ -112,7 +123,8 @@ AIO_TEST(subprocess_io_test, a_child_that_ignores_its_input) {
 }
 
 AIO_TEST(subprocess_io_test, communicate_without_pipes_just_waits) {
-  aio::subprocess_options quiet{.stdout = sp::devnull};
+  aio::subprocess_options quiet;
+  quiet.stdout = sp::devnull;
   auto p = co_await aio::create_subprocess_exec("/bin/sh", sh("echo ignored; exit 4"), quiet);
   auto r = co_await p.communicate("no stdin pipe: dropped");
   EXPECT_EQ(r.out, "");
@@ -130,7 +142,9 @@ AIO_TEST(subprocess_io_test, a_hundred_children_at_once) {
   std::vector<aio::task_handle<std::string>> runs;
   for (int i = 0; i < n; ++i) {
     runs.push_back(aio::create_task([](int i) -> aio::task<std::string> {
-      aio::subprocess_options o{.stdin = sp::pipe, .stdout = sp::pipe};
+      aio::subprocess_options o;
+      o.stdin = sp::pipe;
+      o.stdout = sp::pipe;
       auto p = co_await aio::create_subprocess_exec("/bin/sh", sh("read x; echo $x-$0"), o);
       auto r = co_await p.communicate("child" + std::to_string(i) + "\n");
       EXPECT_EQ(co_await p.wait(), 0);

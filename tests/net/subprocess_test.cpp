@@ -20,12 +20,20 @@ namespace sp = aio::subprocess;
 
 namespace {
 
-// Arguments and options come from functions: GCC 12 cannot build a braced
-// list of strings (or an aggregate holding strings) inside a co_await.
+// Arguments come from functions: GCC 12 cannot build a braced list of
+// strings inside a co_await expression.
 std::vector<std::string> sh(std::string script) { return {"-c", std::move(script)}; }
 
-aio::subprocess_options out_pipe() { return {.stdout = sp::pipe}; }
-aio::subprocess_options in_pipe() { return {.stdin = sp::pipe}; }
+aio::subprocess_options out_pipe() {
+  aio::subprocess_options o;
+  o.stdout = sp::pipe;
+  return o;
+}
+aio::subprocess_options in_pipe() {
+  aio::subprocess_options o;
+  o.stdin = sp::pipe;
+  return o;
+}
 
 // What `script` prints on stdout, run by /bin/sh with `o` (stdout piped).
 aio::task<std::string> output_of(std::string script, aio::subprocess_options o = out_pipe()) {
@@ -116,7 +124,8 @@ AIO_TEST(subprocess_test, a_missing_program_is_an_error_naming_it) {
     EXPECT_EQ(e.code().value(), ENOEXEC) << e.what();
   }
   ::unlink(data_file);
-  aio::subprocess_options bad_cwd{.cwd = "/nonexistent/cwd"};
+  aio::subprocess_options bad_cwd;
+  bad_cwd.cwd = "/nonexistent/cwd";
   try {
     co_await aio::create_subprocess_exec("true", {}, bad_cwd);
     ADD_FAILURE() << "a missing cwd should fail";
@@ -124,9 +133,11 @@ AIO_TEST(subprocess_test, a_missing_program_is_an_error_naming_it) {
     EXPECT_EQ(e.code().value(), ENOENT);
     EXPECT_NE(std::string(e.what()).find("/nonexistent/cwd"), std::string::npos) << e.what();
   }
-  aio::subprocess_options bad_merge{.stdin = sp::stdout};
+  aio::subprocess_options bad_merge;
+  bad_merge.stdin = sp::stdout;
   EXPECT_THROW(co_await aio::create_subprocess_exec("true", {}, bad_merge), std::invalid_argument);
-  aio::subprocess_options bad_fd{.stdout = sp::file(-5)};
+  aio::subprocess_options bad_fd;
+  bad_fd.stdout = sp::file(-5);
   EXPECT_THROW(co_await aio::create_subprocess_exec("true", {}, bad_fd), std::invalid_argument);
 }
 
@@ -137,38 +148,43 @@ AIO_TEST(subprocess_test, shell_with_pipes_and_exit_status) {
   EXPECT_EQ(r.out, "to-stdout\n");
   EXPECT_EQ(co_await p.wait(), 7);
   // A command the shell cannot find is its exit code 127, not an exception.
-  aio::subprocess_options quiet{.stderr = sp::devnull};
+  aio::subprocess_options quiet;
+  quiet.stderr = sp::devnull;
   auto q = co_await aio::create_subprocess_shell("aio-no-such-command-here", quiet);
   EXPECT_EQ(co_await q.wait(), 127);
 }
 
 AIO_TEST(subprocess_test, cwd_and_environment) {
-  aio::subprocess_options in_tmp{.cwd = "/tmp"};
+  aio::subprocess_options in_tmp;
+  in_tmp.cwd = "/tmp";
   EXPECT_EQ(co_await output_of("pwd", in_tmp), "/tmp\n");
   // env replaces everything (PATH included: the program is found in the
   // PATH given here).
-  aio::subprocess_options replaced{.stdout = sp::pipe,
-                                   .env = std::map<std::string, std::string>{{"ONLY", "this"}}};
+  aio::subprocess_options replaced;
+  replaced.stdout = sp::pipe;
+  replaced.env = std::map<std::string, std::string>{{"ONLY", "this"}};
   auto p = co_await aio::create_subprocess_exec("/usr/bin/env", {}, replaced);
   EXPECT_EQ((co_await p.communicate()).out, "ONLY=this\n");
-  aio::subprocess_options with_path{
-      .stdout = sp::pipe, .env = std::map<std::string, std::string>{{"PATH", "/usr/bin:/bin"}}};
+  aio::subprocess_options with_path;
+  with_path.stdout = sp::pipe;
+  with_path.env = std::map<std::string, std::string>{{"PATH", "/usr/bin:/bin"}};
   auto q = co_await aio::create_subprocess_exec("env", {}, with_path);
   EXPECT_EQ((co_await q.communicate()).out, "PATH=/usr/bin:/bin\n");
-  aio::subprocess_options no_path{.env =
-                                      std::map<std::string, std::string>{{"PATH", "/nonexistent"}}};
+  aio::subprocess_options no_path;
+  no_path.env = std::map<std::string, std::string>{{"PATH", "/nonexistent"}};
   EXPECT_THROW(co_await aio::create_subprocess_exec("env", {}, no_path), std::system_error);
   // extra_env extends the inherited environment (and overrides).
   ::setenv("AIO_SUBPROCESS_TEST", "inherited", 1);
   ::setenv("AIO_SUBPROCESS_OVER", "old", 1);
-  aio::subprocess_options extended{
-      .extra_env = {{"AIO_EXTRA", "added"}, {"AIO_SUBPROCESS_OVER", "new"}}};
+  aio::subprocess_options extended;
+  extended.extra_env = {{"AIO_EXTRA", "added"}, {"AIO_SUBPROCESS_OVER", "new"}};
   EXPECT_EQ(
       co_await output_of("echo $AIO_SUBPROCESS_TEST:$AIO_EXTRA:$AIO_SUBPROCESS_OVER", extended),
       "inherited:added:new\n");
   ::unsetenv("AIO_SUBPROCESS_TEST");
   ::unsetenv("AIO_SUBPROCESS_OVER");
-  aio::subprocess_options bad_name{.extra_env = {{"A=B", "x"}}};
+  aio::subprocess_options bad_name;
+  bad_name.extra_env = {{"A=B", "x"}};
   EXPECT_THROW(co_await aio::create_subprocess_exec("true", {}, bad_name), std::invalid_argument);
 }
 
@@ -177,12 +193,16 @@ AIO_TEST(subprocess_test, process_group_and_session) {
   std::string script = "cut -d' ' -f5,6 /proc/$$/stat";
   std::string mine = std::to_string(::getpgrp()) + " " + std::to_string(::getsid(0)) + "\n";
   EXPECT_EQ(co_await output_of(script), mine);
-  aio::subprocess_options group{.stdout = sp::pipe, .process_group = 0};
+  aio::subprocess_options group;
+  group.stdout = sp::pipe;
+  group.process_group = 0;
   auto p = co_await aio::create_subprocess_exec("/bin/sh", sh("echo $$; " + script), group);
   auto lines = (co_await p.communicate()).out;
   std::string pid = lines.substr(0, lines.find('\n'));
   EXPECT_EQ(lines, pid + "\n" + pid + " " + std::to_string(::getsid(0)) + "\n");
-  aio::subprocess_options session{.stdout = sp::pipe, .start_new_session = true};
+  aio::subprocess_options session;
+  session.stdout = sp::pipe;
+  session.start_new_session = true;
   auto q = co_await aio::create_subprocess_exec("/bin/sh", sh("echo $$; " + script), session);
   lines = (co_await q.communicate()).out;
   pid = lines.substr(0, lines.find('\n'));
@@ -219,7 +239,8 @@ AIO_TEST(subprocess_test, close_fds_and_inherited_descriptors) {
   std::string probe =
       "[ -e /proc/$$/fd/" + std::to_string(inheritable) + " ] && echo open || echo closed";
   EXPECT_EQ(co_await output_of(probe), "closed\n");
-  aio::subprocess_options keep{.close_fds = false};
+  aio::subprocess_options keep;
+  keep.close_fds = false;
   EXPECT_EQ(co_await output_of(probe, keep), "open\n");
   ::close(inheritable);
   // The pipes of a child never leak into a sibling, even without close_fds.
@@ -235,14 +256,18 @@ AIO_TEST(subprocess_test, close_fds_and_inherited_descriptors) {
 }
 
 AIO_TEST(subprocess_test, stdio_to_devnull_and_to_files) {
-  aio::subprocess_options null_in{.stdin = sp::devnull, .stdout = sp::pipe};
+  aio::subprocess_options null_in;
+  null_in.stdin = sp::devnull;
+  null_in.stdout = sp::pipe;
   auto p = co_await aio::create_subprocess_exec("cat", {}, null_in);
   EXPECT_EQ((co_await p.communicate()).out, "");
   EXPECT_EQ(co_await p.wait(), 0);
   char path[] = "/tmp/aio_sp_out_XXXXXX";
   int file = ::mkstemp(path);
   CO_ASSERT_TRUE(file >= 0);
-  aio::subprocess_options to_file{.stdout = sp::file(file), .stderr = sp::stdout};
+  aio::subprocess_options to_file;
+  to_file.stdout = sp::file(file);
+  to_file.stderr = sp::stdout;
   auto q = co_await aio::create_subprocess_exec("/bin/sh", sh("echo one; echo two >&2"), to_file);
   EXPECT_EQ(co_await q.wait(), 0);
   EXPECT_FALSE(q.stdout.has_value());
@@ -250,8 +275,10 @@ AIO_TEST(subprocess_test, stdio_to_devnull_and_to_files) {
   EXPECT_EQ(::pread(file, buf, sizeof buf, 0), 8);
   EXPECT_EQ(std::string(buf), "one\ntwo\n");
   EXPECT_NE(::fcntl(file, F_GETFD), -1);  // still the caller's, still open
-  aio::subprocess_options from_file{
-      .stdin = sp::file(file), .stdout = sp::pipe, .stderr = sp::devnull};
+  aio::subprocess_options from_file;
+  from_file.stdin = sp::file(file);
+  from_file.stdout = sp::pipe;
+  from_file.stderr = sp::devnull;
   ::lseek(file, 0, SEEK_SET);
   auto r = co_await aio::create_subprocess_exec("cat", {}, from_file);
   EXPECT_EQ((co_await r.communicate()).out, "one\ntwo\n");

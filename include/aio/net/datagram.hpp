@@ -4,16 +4,13 @@
 // datagrams to a protocol's callbacks; aiocpp gives an awaitable endpoint
 // instead (like Tokio's UdpSocket or the asyncio-dgram package):
 //
-//   aio::datagram_options opts{.local_addr = aio::host_port{"127.0.0.1", 9999}};
+//   aio::datagram_options opts;
+//   opts.local_addr = aio::host_port("127.0.0.1", 9999);
 //   auto ep = co_await aio::create_datagram_endpoint(opts);
 //   for (;;) {
 //     aio::datagram d = co_await ep.recvfrom();
 //     co_await ep.sendto(d.data, d.from);
 //   }
-//
-// GCC 12 destroys an aggregate temporary with std::string members twice when
-// it is built in the same expression as a co_await, so options go in a
-// variable (or come from a function) rather than `co_await f({.x = …})`.
 //
 // A datagram longer than the size asked for is not silently cut as in
 // asyncio: `datagram::truncated` says so (the kernel drops the tail).
@@ -30,6 +27,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "aio/core/sock.hpp"
 #include "aio/core/task.hpp"
@@ -37,13 +35,19 @@
 namespace aio {
 
 /// A host (name or literal address) and a port: asyncio's `(host, port)`.
+/// (A constructor, not an aggregate: see datagram_options.)
 struct host_port {
+  host_port(std::string h, unsigned short p) : host(std::move(h)), port(p) {}
   std::string host;
   unsigned short port = 0;
 };
 
-/// The keyword arguments of `loop.create_datagram_endpoint`.
+/// The keyword arguments of `loop.create_datagram_endpoint`. Set the fields
+/// on a variable (`aio::datagram_options o; o.local_addr = aio::host_port("::1", 0);`).
+/// Deliberately not an aggregate, as connect_options: GCC 12 destroys an
+/// aggregate temporary written inside a co_await expression twice.
 struct datagram_options {
+  datagram_options() = default;
   /// Bind to this address (asyncio's local_addr); port 0 picks a free one.
   std::optional<host_port> local_addr;
   /// Connect to this peer (asyncio's remote_addr): send()/recv() then talk

@@ -4,7 +4,8 @@
 // asyncio.subprocess.Process: the child's stdin/stdout/stderr can be pipes
 // with streams on them, its exit is awaited without blocking the loop.
 //
-//   aio::subprocess_options opts{.stdin = aio::subprocess::pipe, .stdout = aio::subprocess::pipe};
+//   aio::subprocess_options opts;
+//   opts.stdin = opts.stdout = aio::subprocess::pipe;
 //   aio::process p = co_await aio::create_subprocess_exec("sort", {}, opts);
 //   auto [out, err] = co_await p.communicate("b\na\n");   // out == "a\nb\n"
 //   int status = co_await p.wait();                        // 0
@@ -17,10 +18,9 @@
 // it is reaped by a task the loop owns, so it never stays a zombie even when
 // nobody calls wait().
 //
-// GCC 12 destroys an aggregate temporary holding strings twice when it is
-// built in the same expression as a co_await, and rejects a braced list of
-// strings there: put the options and the argument vector in variables (or
-// use the variadic create_subprocess_exec).
+// GCC 12 rejects a braced list of strings inside a co_await expression: put
+// the argument vector in a variable, or use the variadic
+// create_subprocess_exec ("sh", "-c", "…").
 
 #include <sys/types.h>
 
@@ -63,8 +63,11 @@ constexpr stdio file(int fd) noexcept { return {stdio::kind::fd, fd}; }
 }  // namespace subprocess
 
 /// The keyword arguments of create_subprocess_exec / create_subprocess_shell
-/// (asyncio passes them on to subprocess.Popen).
+/// (asyncio passes them on to subprocess.Popen). Set the fields on a
+/// variable. Deliberately not an aggregate, as connect_options: GCC 12
+/// destroys an aggregate temporary written inside a co_await expression twice.
 struct subprocess_options {
+  subprocess_options() = default;
   subprocess::stdio stdin = subprocess::inherit;
   subprocess::stdio stdout = subprocess::inherit;
   subprocess::stdio stderr = subprocess::inherit;
@@ -160,8 +163,7 @@ class process {
 /// practice: spawning does not suspend.
 task<process> create_subprocess_exec(std::string program, std::vector<std::string> args,
                                      subprocess_options options);
-/// create_subprocess_exec with default options (an overload, not a default
-/// argument: GCC 12 would build that aggregate inside the caller's co_await).
+/// create_subprocess_exec with default options.
 task<process> create_subprocess_exec(std::string program, std::vector<std::string> args);
 
 /// create_subprocess_exec(program, {args…}) without the vector (asyncio's
