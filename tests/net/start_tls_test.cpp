@@ -13,11 +13,12 @@ AIO_TEST_SUITE(start_tls);
 
 namespace {
 
-// The server side of a STARTTLS exchange: reads the command only after the
-// client's handshake bytes arrived too, so they sit in the reader's buffer.
-aio::task<std::string> starttls_server(stream_test::streams& s,
-                                       const stream_test::xor_layer& layer) {
-  co_await aio::sleep(5ms);
+// The server side of a STARTTLS exchange: reads the command only once the
+// client's handshake bytes were sent too (`sent`), so they sit in the
+// reader's buffer.
+aio::task<std::string> starttls_server(stream_test::streams& s, const stream_test::xor_layer& layer,
+                                       aio::event& sent) {
+  co_await sent.wait();
   std::string cmd = co_await s.first.readline();
   if (cmd != "STARTTLS\n") throw std::runtime_error("unexpected " + cmd);
   co_await aio::start_tls(s.first, s.second, layer, {}, true);
@@ -34,9 +35,11 @@ aio::task<> write_once(aio::stream_writer& w, std::string data) { co_await w.wri
 AIO_TEST(start_tls, upgrade_hands_over_leftover_bytes_and_swaps_the_transport) {
   auto [c, s] = stream_test::unix_pair();
   stream_test::xor_layer client_layer, server_layer;
-  auto server = aio::create_task(starttls_server(s, server_layer));
+  aio::event sent;
+  auto server = aio::create_task(starttls_server(s, server_layer, sent));
   co_await c.second.write("STARTTLS\n");
   co_await aio::start_tls(c.first, c.second, client_layer, "mail.example.org");
+  sent.set();  // the client's hello went out right after the command
   EXPECT_EQ(client_layer.wraps, 1);
   EXPECT_EQ(c.second.get_extra_info("cipher"), "xor");
   EXPECT_NE(c.second.native_handle("ssl_object"), nullptr);
@@ -53,6 +56,7 @@ AIO_TEST(start_tls, upgrade_hands_over_leftover_bytes_and_swaps_the_transport) {
 AIO_TEST(start_tls, buffered_writes_go_first_in_clear_and_later_ones_encrypted) {
   auto [fc, fs] = co_await stream_test::tcp_fds();
   stream_test::small_buffers(fc);
+  stream_test::small_buffers(fs);
   auto c = aio::make_streams(aio::make_fd_transport(fc));
   auto s = aio::make_streams(aio::make_fd_transport(fs));
   std::string clear = stream_test::pattern(1 << 20) + "\n";

@@ -41,7 +41,10 @@ aio::task<> cancelled_read_keeps_bytes(read_fn fn, std::string first, std::strin
   co_await aio::sleep(1ms);
   if (!first.empty()) {
     co_await b.second.write(first);
-    co_await aio::sleep(2ms);  // the read takes them into its buffer and waits on
+    // The read takes them into its buffer and waits on.
+    auto& r = a.first;
+    CO_ASSERT_TRUE(
+        co_await stream_test::eventually([&] { return r.buffer_size() == first.size(); }));
   }
   EXPECT_FALSE(t.done());
   t.cancel();
@@ -129,6 +132,7 @@ AIO_TEST(stream_cancel, cancelled_write_waiting_for_room_took_nothing) {
 AIO_TEST(stream_cancel, cancelled_drain_leaves_the_flush_going) {
   auto [fc, fs] = co_await stream_test::tcp_fds();
   stream_test::small_buffers(fc);
+  stream_test::small_buffers(fs);
   auto a = aio::make_streams(aio::make_fd_transport(fc));
   auto b = aio::make_streams(aio::make_fd_transport(fs));
   std::string big = pattern(2 << 20);
@@ -200,6 +204,7 @@ AIO_TEST(stream_cancel, cancelled_sendfile_leaves_the_writer_usable) {
 AIO_TEST(stream_cancel, cancelled_sendfile_waiting_behind_the_flusher) {
   auto [fc, fs] = co_await stream_test::tcp_fds();
   stream_test::small_buffers(fc);
+  stream_test::small_buffers(fs);
   auto a = aio::make_streams(aio::make_fd_transport(fc));
   auto b = aio::make_streams(aio::make_fd_transport(fs));
   temp_file f(1000);

@@ -77,6 +77,7 @@ AIO_TEST(stream_sendfile, offset_and_count_and_short_file) {
 AIO_TEST(stream_sendfile, writes_issued_meanwhile_go_after_the_file) {
   auto [fc, fs] = co_await stream_test::tcp_fds();
   stream_test::small_buffers(fc);
+  stream_test::small_buffers(fs);
   auto a = aio::make_streams(aio::make_fd_transport(fc));
   auto b = aio::make_streams(aio::make_fd_transport(fs));
   temp_file f(2 << 20);

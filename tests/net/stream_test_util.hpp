@@ -85,6 +85,17 @@ struct python_peer {
   }
 };
 
+/// Lets the loop run until `cond()` holds (checked every millisecond, for
+/// up to 10 s): for states another task reaches, without betting on a sleep.
+template <class F>
+aio::task<bool> eventually(F cond) {
+  for (int i = 0; i < 10000; ++i) {
+    if (cond()) co_return true;
+    co_await aio::sleep(std::chrono::milliseconds(1));
+  }
+  co_return cond();
+}
+
 /// Repeats `pattern` up to `n` bytes.
 inline std::string pattern(std::size_t n,
                            std::string_view p = "0123456789abcdefghijklmnopqrstuvwxyz") {

@@ -44,9 +44,10 @@ AIO_TEST(stream_writer, write_suspends_above_high_water_and_memory_stays_bounded
   std::string chunk = pattern(10000);
   constexpr int count = 200;
   auto writer = aio::create_task(write_many(a.second, chunk, count, high));
-  co_await aio::sleep(20ms);
+  auto& w = a.second;
+  EXPECT_TRUE(
+      co_await stream_test::eventually([&] { return w.buffer_size() > high - chunk.size(); }));
   EXPECT_FALSE(writer.done());  // the peer reads nothing: write() had to wait
-  EXPECT_GT(a.second.buffer_size(), high - chunk.size());
   EXPECT_LE(a.second.buffer_size(), high + chunk.size());
   std::string got = co_await b.first.readexactly(chunk.size() * count);
   co_await writer;
@@ -57,6 +58,7 @@ AIO_TEST(stream_writer, write_suspends_above_high_water_and_memory_stays_bounded
 AIO_TEST(stream_writer, every_concurrent_drain_waiter_wakes) {
   auto [fc, fs] = co_await stream_test::tcp_fds();
   stream_test::small_buffers(fc);
+  stream_test::small_buffers(fs);
   auto a = aio::make_streams(aio::make_fd_transport(fc));
   auto b = aio::make_streams(aio::make_fd_transport(fs));
   std::string big = pattern(4 << 20);
@@ -75,6 +77,7 @@ AIO_TEST(stream_writer, every_concurrent_drain_waiter_wakes) {
 AIO_TEST(stream_writer, close_flushes_buffered_bytes_then_closes) {
   auto [fc, fs] = co_await stream_test::tcp_fds();
   stream_test::small_buffers(fc);
+  stream_test::small_buffers(fs);
   auto a = aio::make_streams(aio::make_fd_transport(fc));
   auto b = aio::make_streams(aio::make_fd_transport(fs));
   std::string big = pattern(2 << 20);
@@ -92,6 +95,7 @@ AIO_TEST(stream_writer, close_flushes_buffered_bytes_then_closes) {
 AIO_TEST(stream_writer, dropping_reader_and_writer_flushes_then_closes) {
   auto [fc, fs] = co_await stream_test::tcp_fds();
   stream_test::small_buffers(fc);
+  stream_test::small_buffers(fs);
   auto b = aio::make_streams(aio::make_fd_transport(fs));
   std::string big = pattern(1 << 20);
   {
@@ -147,7 +151,8 @@ AIO_TEST(stream_writer, peer_reset_mid_read_is_a_system_error) {
   auto a = aio::make_streams(aio::make_fd_transport(fc));
   ::send(fs, "part", 4, 0);
   auto pending = aio::create_task(a.first.readexactly(100));
-  co_await aio::sleep(2ms);
+  auto& r = a.first;
+  CO_ASSERT_TRUE(co_await stream_test::eventually([&] { return r.buffer_size() == 4; }));
   stream_test::reset_and_close(fs);
   int err = 0;
   try {
