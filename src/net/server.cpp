@@ -144,7 +144,7 @@ conn_record* server_core::new_record() {
 void server_core::on_connection_done(done_node* n, promise_base&) noexcept {
   auto* r = static_cast<conn_record*>(n);
   server_core* c = r->core;
-  if (r->live) r->live->detach();
+  if (r->link) r->link->detach();
   if (r->prev)
     r->prev->next = r->next;
   else

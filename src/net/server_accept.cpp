@@ -129,7 +129,7 @@ task<> serve_connection(server_core* c, conn_record* rec, unique_fd fd) {
   }
   rec->handed_over = true;
   try {
-    co_await c->handler->serve(std::make_unique<tracked_transport>(std::move(t), rec));
+    co_await c->handler->serve(track(std::move(t), rec));
   } catch (const cancelled_error&) {
     throw;
   } catch (...) {

@@ -18,11 +18,12 @@
 
 #include "aio/core/detail/wait_list.hpp"
 #include "aio/net/start_server.hpp"
+#include "plain_transport.hpp"
 #include "socket_impl.hpp"
 
 namespace aio::detail {
 
-class tracked_transport;
+class tracked_link;
 class server_core;
 
 struct accept_record : done_node {
@@ -45,8 +46,9 @@ struct conn_record : done_node {
   conn_record* prev = nullptr;
   conn_record* next = nullptr;
   promise_base* task = nullptr;
-  tracked_transport* live = nullptr;  // the handler's transport while it exists
-  bool handed_over = false;           // the handler got its transport (TLS handshake done)
+  transport* live = nullptr;     // the handler's transport while it exists
+  tracked_link* link = nullptr;  // …and how to make it forget this record
+  bool handed_over = false;      // the handler got its transport (TLS handshake done)
 };
 
 class server_core {
@@ -97,20 +99,37 @@ class server_core {
   std::uint64_t sequence_ = 0;
 };
 
-/// The transport a handler gets: forwards to the real one and tells the
-/// server's record when it goes, so close_clients never touches a dead one.
-class tracked_transport final : public transport {
+/// What a connection's record knows of its transport while it lives (so
+/// close_clients never touches a dead one), and how the record lets go of
+/// it when the connection's task ends first.
+class tracked_link {
  public:
-  tracked_transport(std::unique_ptr<transport> inner, conn_record* rec) noexcept
-      : inner_(std::move(inner)), rec_(rec) {
-    rec_->live = this;
-  }
-  ~tracked_transport() override {
-    if (rec_) rec_->live = nullptr;
-  }
   /// The connection's task ended while the transport lives on (a handler
   /// kept its streams, or the writer still flushes): forget the record.
   void detach() noexcept { rec_ = nullptr; }
+
+ protected:
+  tracked_link(conn_record* rec, transport* self) noexcept : rec_(rec) {
+    rec_->live = self;
+    rec_->link = this;
+  }
+  ~tracked_link() {
+    if (rec_) {
+      rec_->live = nullptr;
+      rec_->link = nullptr;
+    }
+  }
+
+ private:
+  conn_record* rec_;
+};
+
+/// The transport a handler gets: forwards every call to the real one.
+template <class Base>
+class tracked_forward : public Base, public tracked_link {
+ public:
+  tracked_forward(std::unique_ptr<transport> inner, conn_record* rec) noexcept
+      : tracked_link(rec, this), inner_(std::move(inner)) {}
 
   task<std::size_t> read_some(std::span<std::byte> buf) override { return inner_->read_some(buf); }
   task<std::size_t> write_some(std::span<const std::byte> buf) override {
@@ -128,10 +147,38 @@ class tracked_transport final : public transport {
     return inner_->native_handle(name);
   }
 
- private:
+ protected:
   std::unique_ptr<transport> inner_;
-  conn_record* rec_;
 };
+
+using tracked_transport = tracked_forward<transport>;
+
+/// Over a plain socket transport the streams take their fast paths (writes
+/// straight to the kernel, writev, sendfile) through plain_transport: the
+/// tracked transport must be one too, or the server's connections would
+/// lose them.
+class tracked_plain_transport final : public tracked_forward<plain_transport> {
+ public:
+  tracked_plain_transport(std::unique_ptr<transport> inner, plain_transport* plain,
+                          conn_record* rec) noexcept
+      : tracked_forward(std::move(inner), rec), plain_(plain) {}
+  std::size_t try_write(std::span<const std::string_view> parts) override {
+    return plain_->try_write(parts);
+  }
+  void shutdown_write() override { plain_->shutdown_write(); }
+  task<bool> wait_writable() override { return plain_->wait_writable(); }
+  bool is_socket() const noexcept override { return plain_->is_socket(); }
+
+ private:
+  plain_transport* plain_;
+};
+
+/// Wraps a connection's transport for its record, keeping its kind.
+inline std::unique_ptr<transport> track(std::unique_ptr<transport> t, conn_record* rec) {
+  if (plain_transport* plain = as_plain(t.get()))
+    return std::make_unique<tracked_plain_transport>(std::move(t), plain, rec);
+  return std::make_unique<tracked_transport>(std::move(t), rec);
+}
 
 /// Awaits a wait_list of the core (cancel-safe: leaves the list).
 struct list_wait : wait_node {

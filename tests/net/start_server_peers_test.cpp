@@ -10,6 +10,7 @@
 #include <cctype>
 #include <string>
 
+#include "../../src/net/plain_transport.hpp"
 #include "aio_test.hpp"
 #include "server_test_util.hpp"
 
@@ -102,6 +103,29 @@ AIO_TEST(server_peers, streams_echo_against_itself) {
   EXPECT_EQ(co_await r.read(), "");  // the handler closed after our end of stream
   srv.close();
   co_await srv.wait_closed();
+}
+
+AIO_TEST(server_peers, server_side_streams_keep_the_plain_socket_fast_path) {
+  // The streams write straight to the kernel (and sendfile zero-copy) only
+  // over a plain transport: the server's tracking must not hide it.
+  std::vector<bool> plain;
+  auto handler = [&](aio::stream_reader, aio::stream_writer w) -> aio::task<> {
+    plain.push_back(aio::detail::as_plain(&w.transport()) != nullptr);
+    co_return;
+  };
+  auto srv = co_await aio::start_server(handler, "127.0.0.1", 0);
+  auto [r, w] = co_await aio::open_connection("127.0.0.1", port(srv));
+  EXPECT_EQ(co_await r.read(), "");
+  aio::server_options so;
+  so.ssl =
+      std::make_shared<aio::test::fake_tls>();  // returns the plain transport after its handshake
+  auto tls_srv = co_await aio::start_server(handler, "127.0.0.1", 0, so);
+  aio::connect_options co;
+  co.ssl = so.ssl;
+  auto [r2, w2] = co_await aio::open_connection("127.0.0.1", port(tls_srv), co);
+  EXPECT_EQ(co_await r2.read(), "");
+  EXPECT_EQ(plain, (std::vector<bool>{true, true}));
+  EXPECT_NE(aio::detail::as_plain(&w.transport()), nullptr);  // the client side too
 }
 
 AIO_TEST(server_peers, stream_options_reach_both_sides) {
