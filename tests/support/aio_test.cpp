@@ -141,6 +141,7 @@ std::string child_process::read_line() {
 #include <poll.h>
 #include <pwd.h>
 
+#include <atomic>
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -167,19 +168,26 @@ unsigned short free_udp_port() {
   return ntohs(reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port);
 }
 
-// One query for "probe.invalid" (A); true when any answer comes back within `ms`.
-bool dns_probe(unsigned short port, int ms) {
+// Asks 127.0.0.1:`port` for the A record of `name` (a single label under
+// .invalid); true when a positive answer comes back within `ms`. The name is
+// unique to one dns_server: another test's dnsmasq that happens to hold the
+// same port (our own one then failed to bind) answers NXDOMAIN, not an address.
+bool dns_probe(unsigned short port, const std::string& name, int ms) {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   sock_address a = sock_address::from_ip("127.0.0.1", port);
-  static const unsigned char query[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,  // header, 1 question
-                                        5, 'p', 'r', 'o', 'b', 'e', 7, 'i', 'n', 'v', 'a', 'l', 'i', 'd', 0,
-                                        0, 1, 0, 1};  // A, IN
+  std::string query = {'\x12', '\x34', '\x01', '\x00', 0, 1, 0, 0, 0, 0, 0, 0};  // one question, recursion desired
+  query += static_cast<char>(name.size());
+  query += name;
+  query += "\x07invalid";
+  query += std::string("\x00\x00\x01\x00\x01", 5);  // end of name, type A, class IN
   bool ok = false;
-  if (::sendto(fd, query, sizeof query, 0, a.data(), a.size) == static_cast<ssize_t>(sizeof query)) {
+  if (::sendto(fd, query.data(), query.size(), 0, a.data(), a.size) == static_cast<ssize_t>(query.size())) {
     pollfd p{fd, POLLIN, 0};
     unsigned char buf[512];
-    ok = ::poll(&p, 1, ms) == 1 && ::recv(fd, buf, sizeof buf, 0) > 0;
+    ssize_t n = ::poll(&p, 1, ms) == 1 ? ::recv(fd, buf, sizeof buf, 0) : -1;
+    // Same id, no error, at least one answer record.
+    ok = n >= 12 && buf[0] == 0x12 && buf[1] == 0x34 && (buf[3] & 0x0f) == 0 && (buf[6] << 8 | buf[7]) > 0;
   }
   ::close(fd);
   return ok;
@@ -193,9 +201,12 @@ dns_server::dns_server(const std::vector<std::string>& hosts, int ttl, const std
   char tmpl[] = "/tmp/aio-dnsmasq-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::system_error(errno, std::generic_category(), "mkdtemp");
   dir = tmpl;
+  static std::atomic<int> servers_made{0};
+  std::string probe = "probe-" + std::to_string(::getpid()) + "-" + std::to_string(servers_made++);
   {
     std::ofstream f(dir + "/hosts");
     for (const auto& line : hosts) f << line << '\n';
+    f << "127.0.0.1 " << probe << ".invalid\n";
   }
   const passwd* pw = ::getpwuid(::getuid());
   const group* gr = ::getgrgid(::getgid());
@@ -238,7 +249,7 @@ dns_server::dns_server(const std::vector<std::string>& hosts, int ttl, const std
       ::_exit(127);
     }
     for (int i = 0; i < 250; ++i) {  // up to ~5 s
-      if (dns_probe(port, 20)) return;
+      if (dns_probe(port, probe, 20)) return;
       int status = 0;
       if (::waitpid(pid, &status, WNOHANG) == pid) {
         pid = -1;  // exited: most likely the port was taken meanwhile; try another
