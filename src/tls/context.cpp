@@ -41,6 +41,9 @@ context_state::context_state(bool server_side) : server(server_side) {
   if (!ctx) throw_config_error("cannot create an SSL_CTX");
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
+  // OpenSSL's 34 KiB of record buffers go back to malloc while a connection
+  // is idle, as CPython and nginx set it: 10,000 quiet connections keep 340 MB less.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   if (server_side) {
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     // Without it, resuming a session of a verified client fails.

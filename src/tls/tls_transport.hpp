@@ -22,6 +22,10 @@
 //                 is pending, so bytes queued by the other path go too.
 // SSL calls themselves never suspend, so OpenSSL's state is only ever seen
 // between whole calls.
+//
+// write_some encrypts a chunk and returns once all of its ciphertext went to
+// the inner transport: nothing waits in `out_` when it returns, so close()
+// never has to send more than a close_notify.
 
 #include <cstdint>
 #include <exception>
@@ -94,10 +98,12 @@ class tls_transport final : public transport {
   lock flush_lock_;
   std::uint64_t input_generation_ = 0;
   std::size_t read_size_ = 16 * 1024 + 512;  // grows while reads fill it
+  std::size_t write_chunk_ = 64 * 1024;      // adapts to how fast the peer reads
   std::exception_ptr input_error_;           // the inner read failed: sticky
   std::exception_ptr fatal_;                 // a fatal TLS error: every later call throws it
   bool server_;
   bool in_eof_ = false;         // the inner transport reached end of stream
+  bool socket_filled_ = false;  // a flush met a full socket (a partial inner write)
   bool handshake_done_ = false;
   bool failed_ = false;         // OpenSSL failed: no more SSL I/O (not even close_notify)
   bool shutdown_sent_ = false;  // close_notify queued (write_eof)
