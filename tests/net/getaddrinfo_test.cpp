@@ -165,3 +165,16 @@ AIO_TEST(getaddrinfo_test, large_answer_comes_over_tcp) {
   EXPECT_EQ(r.size(), 200u);
   EXPECT_EQ(dns.queries("big.test"), 2);  // over UDP (truncated), then over TCP
 }
+
+AIO_TEST(getaddrinfo_test, malformed_names_fail_without_a_query) {
+  aio::test::silent_udp_server silent;
+  aio::configure_resolver(resolver_for({silent.address()}, 5s, 1));
+  for (std::string host : {std::string("a..test"), std::string(300, 'a') + ".test"}) {
+    std::string what;
+    auto code = co_await lookup_error([&] { return aio::getaddrinfo(host, 80); }, &what);
+    EXPECT_EQ(code, aio::dns_errc::bad_name) << what;
+    EXPECT_NE(what.find("Misformatted domain name"), std::string::npos) << what;
+  }
+  char buf[512];
+  EXPECT_EQ(::recv(silent.fd, buf, sizeof buf, MSG_DONTWAIT), -1);  // nothing was sent
+}
