@@ -62,11 +62,12 @@ void print_result(const std::string& workload, double value, const char* unit, s
 // --- the server: its own thread and loop ---------------------------------------
 
 aio::task<> echo(aio::stream_reader reader, aio::stream_writer writer) {
+  std::vector<char> buf(65536);
   try {
     for (;;) {
-      std::string data = co_await reader.read(65536);
-      if (data.empty()) break;
-      co_await writer.write(data);
+      const std::size_t n = co_await reader.read_into(std::span<char>(buf));
+      if (n == 0) break;
+      co_await writer.write(std::string_view(buf.data(), n));
     }
   } catch (const std::system_error&) {
     // the client reset: nothing to do
@@ -80,10 +81,11 @@ aio::task<> sink(aio::stream_reader reader, aio::stream_writer writer) {
   std::uint64_t want = 0;
   std::memcpy(&want, head.data(), 8);
   std::uint64_t got = 0;
+  std::vector<char> buf(1 << 18);
   while (got < want) {
-    std::string chunk = co_await reader.read(1 << 18);
-    if (chunk.empty()) break;
-    got += chunk.size();
+    const std::size_t n = co_await reader.read_into(std::span<char>(buf));
+    if (n == 0) break;
+    got += n;
   }
   co_await writer.write("k");
   writer.close();
