@@ -54,7 +54,10 @@ struct dns_query {
 
 /// The awaiter of a query: joins its wait list. Cancel-safe: a cancelled task
 /// leaves the list; the query runs on and its answer still fills the cache.
+/// Not an aggregate on purpose: GCC 12 destroys an aggregate temporary built
+/// inside a co_await expression twice.
 struct dns_wait {
+  explicit dns_wait(dns_query& q) noexcept : query(q) {}
   dns_query& query;
   dns_waiter node;
   bool await_ready() const noexcept { return false; }

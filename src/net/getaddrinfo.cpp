@@ -50,7 +50,7 @@ task<std::vector<address_info>> getaddrinfo(std::string host, unsigned short por
     std::string key = detail::dns_key(host, family);
     detail::dns_query* q = resolver.in_flight(key);
     if (!q) q = resolver.start(key, host, family, answer);
-    if (q) answer = co_await detail::dns_wait{*q, {}};
+    if (q) answer = co_await detail::dns_wait(*q);
   }
   if (answer.status != 0)
     throw std::system_error(answer.status, dns_category(),

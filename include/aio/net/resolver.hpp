@@ -19,7 +19,10 @@ namespace aio {
 
 /// How a loop's resolver finds answers. No asyncio equivalent (asyncio hands
 /// lookups to the C library in a thread and takes its configuration).
+/// Not an aggregate, like aiocpp's other option types (GCC 12 destroys an
+/// aggregate temporary inside co_await twice): set fields on a variable.
 struct resolver_options {
+  resolver_options() {}  // NOLINT: user-provided on purpose (not an aggregate)
   /// Name servers as "ip", "ip:port" or "[ipv6]:port", tried in order.
   /// Empty: the `nameserver` lines of `resolv_conf`.
   std::vector<std::string> servers;
