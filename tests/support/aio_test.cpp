@@ -140,6 +140,7 @@ std::string child_process::read_line() {
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sys/prctl.h>
 
 #include <atomic>
 #include <cctype>
@@ -237,9 +238,13 @@ dns_server::dns_server(const std::vector<std::string>& hosts, int ttl, const std
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
     std::string err_path = dir + "/stderr";  // no allocation in the child
+    pid_t parent = ::getpid();
     pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
     if (pid == 0) {
+      // A test process that dies (a sanitizer abort) takes its dnsmasq along.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
       int null = ::open("/dev/null", O_RDWR);
       ::dup2(null, 0);
       ::dup2(null, 1);
