@@ -34,6 +34,22 @@ std::string io_what(const aio::detail::io_op& op) {
       return "datagram receive";
     case aio::detail::io_kind::sendmsg:
       return "datagram send";
+    case aio::detail::io_kind::openat:
+      return "file open";
+    case aio::detail::io_kind::close:
+      return "file close";
+    case aio::detail::io_kind::statx:
+      return "file stat";
+    case aio::detail::io_kind::fsync:
+      return "file sync";
+    case aio::detail::io_kind::ftruncate:
+      return "file truncate";
+    case aio::detail::io_kind::unlinkat:
+      return "file remove";
+    case aio::detail::io_kind::mkdirat:
+      return "mkdir";
+    case aio::detail::io_kind::renameat:
+      return "file rename";
   }
   return "I/O";
 }

@@ -78,6 +78,10 @@ class epoll_backend final : public backend {
   bool has_pending() const noexcept override { return false; }
 
   bool start(io_op& op) override {
+    if (op.kind_ >= io_kind::openat) {  // file kinds: cannot be polled (see nodes.hpp)
+      op.res_ = perform_io(op);
+      return true;
+    }
     if (op.kind_ == io_kind::connect) {
       int r = perform_io(op);
       if (r != -EINPROGRESS && r != -EAGAIN) {

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,6 +45,33 @@ int perform_io(io_op& op) noexcept {
         break;
       case io_kind::poll:
         return -EAGAIN;
+      case io_kind::openat:
+        r = ::openat(op.fd_, static_cast<const char*>(op.buf_), static_cast<int>(op.flags_),
+                     static_cast<mode_t>(op.len_));
+        break;
+      case io_kind::close:
+        // Never retried: after EINTR the fd is already released on Linux.
+        return ::close(op.fd_) < 0 && errno != EINTR ? -errno : 0;
+      case io_kind::statx:
+        r = ::statx(op.fd_, static_cast<const char*>(op.buf_), static_cast<int>(op.flags_),
+                    static_cast<unsigned>(op.len_), static_cast<struct statx*>(op.buf2_));
+        break;
+      case io_kind::fsync:
+        r = op.flags_ & 1 ? ::fdatasync(op.fd_) : ::fsync(op.fd_);
+        break;
+      case io_kind::ftruncate:
+        r = ::ftruncate(op.fd_, static_cast<off_t>(op.offset_));
+        break;
+      case io_kind::unlinkat:
+        r = ::unlinkat(op.fd_, static_cast<const char*>(op.buf_), static_cast<int>(op.flags_));
+        break;
+      case io_kind::mkdirat:
+        r = ::mkdirat(op.fd_, static_cast<const char*>(op.buf_), static_cast<mode_t>(op.len_));
+        break;
+      case io_kind::renameat:
+        r = ::renameat2(op.fd_, static_cast<const char*>(op.buf_), AT_FDCWD,
+                        static_cast<const char*>(op.buf2_), op.flags_);
+        break;
     }
     if (r >= 0) return static_cast<int>(r);
     if (errno != EINTR) return -errno;

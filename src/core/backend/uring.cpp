@@ -77,6 +77,36 @@ class uring_backend final : public backend {
       case io_kind::write:
         ::io_uring_prep_write(s, op.fd_, op.buf_, static_cast<unsigned>(op.len_), op.offset_);
         break;
+      case io_kind::openat:
+        ::io_uring_prep_openat(s, op.fd_, static_cast<const char*>(op.buf_), static_cast<int>(op.flags_),
+                               static_cast<mode_t>(op.len_));
+        break;
+      case io_kind::close:
+        ::io_uring_prep_close(s, op.fd_);
+        break;
+      case io_kind::statx:
+        ::io_uring_prep_statx(s, op.fd_, static_cast<const char*>(op.buf_), static_cast<int>(op.flags_),
+                              static_cast<unsigned>(op.len_), static_cast<struct statx*>(op.buf2_));
+        break;
+      case io_kind::fsync:
+        ::io_uring_prep_fsync(s, op.fd_, op.flags_ & 1 ? IORING_FSYNC_DATASYNC : 0);
+        break;
+      case io_kind::ftruncate:  // IORING_OP_FTRUNCATE needs Linux 6.9 and a newer liburing
+        ::io_uring_prep_nop(s);
+        ::io_uring_sqe_set_data(s, nullptr);
+        op.res_ = -EOPNOTSUPP;
+        ++pending_;
+        return true;
+      case io_kind::unlinkat:
+        ::io_uring_prep_unlinkat(s, op.fd_, static_cast<const char*>(op.buf_), static_cast<int>(op.flags_));
+        break;
+      case io_kind::mkdirat:
+        ::io_uring_prep_mkdirat(s, op.fd_, static_cast<const char*>(op.buf_), static_cast<mode_t>(op.len_));
+        break;
+      case io_kind::renameat:
+        ::io_uring_prep_renameat(s, op.fd_, static_cast<const char*>(op.buf_), AT_FDCWD,
+                                 static_cast<const char*>(op.buf2_), op.flags_);
+        break;
     }
     ::io_uring_sqe_set_data(s, &op);
     ++pending_;

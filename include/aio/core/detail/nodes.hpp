@@ -46,7 +46,24 @@ struct timer_node {
 
 /// recvmsg/sendmsg carry their `msghdr*` in buf_ (datagrams: the address and
 /// the MSG_TRUNC length come back through it).
-enum class io_kind : std::uint8_t { recv, send, accept, connect, poll, read, write, recvmsg, sendmsg };
+///
+/// File kinds (aiocpp::fs) reuse the same fields; fd_ is the directory fd
+/// (AT_FDCWD) for those that take a path, buf_ the path:
+///   openat   flags_ open flags, len_ mode; res_ the new fd
+///   close    fd_
+///   statx    buf2_ the `struct statx*` out, flags_ AT_* flags, len_ the STATX_* mask
+///   fsync    flags_ 1: fdatasync
+///   ftruncate offset_ the new length (no io_uring op before Linux 6.9: the
+///            io_uring backend answers -EOPNOTSUPP; aiocpp::fs runs it on its pool)
+///   unlinkat flags_ 0 or AT_REMOVEDIR
+///   mkdirat  len_ mode
+///   renameat buf2_ the new path (relative to AT_FDCWD), flags_ RENAME_* flags
+/// The epoll backend performs file kinds synchronously (they block): aiocpp::fs
+/// never hands them to it, it runs them on its thread pool instead.
+enum class io_kind : std::uint8_t {
+  recv, send, accept, connect, poll, read, write, recvmsg, sendmsg,
+  openat, close, statx, fsync, ftruncate, unlinkat, mkdirat, renameat
+};
 
 /// One I/O operation handed to the backend. `complete_` runs on the loop
 /// thread once the backend is done with every pointer in the op, with `res_`
@@ -55,7 +72,10 @@ struct io_op {
   void (*complete_)(io_op*) noexcept = nullptr;
   void* buf_ = nullptr;
   std::size_t len_ = 0;
-  sockaddr* addr_ = nullptr;       // accept: out; connect: in
+  union {
+    sockaddr* addr_ = nullptr;     // accept: out; connect: in
+    void* buf2_;                   // file kinds: a second pointer (statx out, rename target)
+  };
   socklen_t* addrlen_ = nullptr;   // accept: in/out
   socklen_t addr_size_ = 0;        // connect
   std::uint64_t offset_ = 0;       // read/write at an offset (-1: current position)
@@ -67,5 +87,10 @@ struct io_op {
   bool cancelling_ = false;
   bool tried_ = false;             // epoll: connect already issued
 };
+
+/// Performs op's system call on the calling thread, without a loop: what a
+/// backend does for it (blocking for the file kinds). Returns the result or
+/// -errno. aiocpp::fs runs it on its pool threads.
+int perform_io(io_op& op) noexcept;
 
 }  // namespace aio::detail

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+// aio::fs::file: every read and write is a pread/pwrite at the file's own
+// position (one io_uring op, or one pool job), split at max_chunk.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+#include <utility>
+
+#include "aio/fs/file.hpp"
+#include "file_io_impl.hpp"
+
+namespace aio::fs {
+
+using aio::detail::io_kind;
+
+namespace {
+constexpr std::uint64_t current_position = static_cast<std::uint64_t>(-1);
+}
+
+file::file(file&& o) noexcept
+    : path_(std::move(o.path_)), pos_(o.pos_), fd_(std::exchange(o.fd_, -1)), append_(o.append_),
+      seekable_(o.seekable_) {}
+
+file& file::operator=(file&& o) noexcept {
+  if (this != &o) {
+    detail::close_detached(std::exchange(fd_, -1));
+    path_ = std::move(o.path_);
+    pos_ = o.pos_;
+    fd_ = std::exchange(o.fd_, -1);
+    append_ = o.append_;
+    seekable_ = o.seekable_;
+  }
+  return *this;
+}
+
+file::~file() { detail::close_detached(fd_); }
+
+void file::check_open(const char* what) const {
+  if (fd_ < 0) detail::throw_fs_error(EBADF, what, path_);
+}
+
+task<std::size_t> file::read_some(std::span<std::byte> buf, std::uint64_t offset) {
+  detail::file_io_awaiter op(io_kind::read, fd_, "read", path_);
+  op.buf_ = buf.data();
+  op.len_ = std::min(buf.size(), detail::max_chunk);
+  op.offset_ = seekable_ ? offset : current_position;
+  co_return static_cast<std::size_t>(co_await op);
+}
+
+task<std::size_t> file::read_into(std::span<std::byte> buf) {
+  check_open("read");
+  std::size_t done = 0;
+  while (done < buf.size()) {
+    detail::file_io_awaiter op(io_kind::read, fd_, "read", path_);
+    op.buf_ = buf.data() + done;
+    op.len_ = std::min(buf.size() - done, detail::max_chunk);
+    op.offset_ = seekable_ ? pos_ : current_position;
+    auto n = static_cast<std::size_t>(co_await op);
+    if (n == 0) break;
+    done += n;
+    pos_ += n;
+  }
+  co_return done;
+}
+
+task<std::string> file::read(std::size_t n) {
+  std::string out(n, '\0');
+  std::size_t got = co_await read_into(std::as_writable_bytes(std::span(out)));
+  out.resize(got);
+  co_return out;
+}
+
+task<std::string> file::read() {
+  check_open("read");
+  std::size_t hint = 64 * 1024;
+  if (seekable_) {
+    stat_result st = co_await stat();
+    // One byte more than what is left: the first read takes it all, the second sees EOF.
+    if (st.size > pos_) hint = std::max<std::size_t>(hint, st.size - pos_ + 1);
+  }
+  std::string out;
+  std::size_t filled = 0;
+  for (;;) {
+    if (filled == out.size()) out.resize(std::max(hint, out.size() * 2));
+    detail::file_io_awaiter op(io_kind::read, fd_, "read", path_);
+    op.buf_ = out.data() + filled;
+    op.len_ = std::min(out.size() - filled, detail::max_chunk);
+    op.offset_ = seekable_ ? pos_ : current_position;
+    auto n = static_cast<std::size_t>(co_await op);
+    if (n == 0) break;
+    filled += n;
+    pos_ += n;
+  }
+  out.resize(filled);
+  co_return out;
+}
+
+task<std::size_t> file::write_all(std::string_view data, std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    detail::file_io_awaiter op(io_kind::write, fd_, "write", path_);
+    op.buf_ = const_cast<char*>(data.data() + done);
+    op.len_ = std::min(data.size() - done, detail::max_chunk);
+    op.offset_ = seekable_ && offset != current_position ? offset + done : current_position;
+    auto n = static_cast<std::size_t>(co_await op);
+    if (n == 0) detail::throw_fs_error(EIO, "write", path_);  // never for a non-empty write
+    done += n;
+  }
+  co_return done;
+}
+
+task<std::size_t> file::write(std::string_view data) {
+  check_open("write");
+  if (append_) {
+    std::size_t n = co_await write_all(data, current_position);
+    if (seekable_) {
+      // O_APPEND writes move the kernel's position to the (new) end; lseek
+      // only reads it (no I/O).
+      off_t end = ::lseek(fd_, 0, SEEK_CUR);
+      if (end >= 0) pos_ = static_cast<std::uint64_t>(end);
+    }
+    co_return n;
+  }
+  std::size_t done = 0;
+  while (done < data.size()) {
+    detail::file_io_awaiter op(io_kind::write, fd_, "write", path_);
+    op.buf_ = const_cast<char*>(data.data() + done);
+    op.len_ = std::min(data.size() - done, detail::max_chunk);
+    op.offset_ = seekable_ ? pos_ : current_position;
+    auto n = static_cast<std::size_t>(co_await op);
+    if (n == 0) detail::throw_fs_error(EIO, "write", path_);
+    done += n;
+    pos_ += n;
+  }
+  co_return done;
+}
+
+task<std::string> file::pread(std::size_t n, std::uint64_t offset) {
+  std::string out(n, '\0');
+  std::size_t got = co_await pread_into(std::as_writable_bytes(std::span(out)), offset);
+  out.resize(got);
+  co_return out;
+}
+
+task<std::size_t> file::pread_into(std::span<std::byte> buf, std::uint64_t offset) {
+  check_open("pread");
+  if (!seekable_) detail::throw_fs_error(ESPIPE, "pread", path_);
+  std::size_t done = 0;
+  while (done < buf.size()) {
+    std::size_t n = co_await read_some(buf.subspan(done), offset + done);
+    if (n == 0) break;
+    done += n;
+  }
+  co_return done;
+}
+
+task<std::size_t> file::pwrite(std::string_view data, std::uint64_t offset) {
+  check_open("pwrite");
+  if (!seekable_) detail::throw_fs_error(ESPIPE, "pwrite", path_);
+  co_return co_await write_all(data, offset);
+}
+
+task<std::uint64_t> file::seek(std::int64_t offset, whence from) {
+  check_open("seek");
+  if (!seekable_) detail::throw_fs_error(ESPIPE, "seek", path_);
+  std::int64_t base = 0;
+  if (from == whence::cur) base = static_cast<std::int64_t>(pos_);
+  if (from == whence::end) base = static_cast<std::int64_t>((co_await stat()).size);
+  if (base + offset < 0) throw std::invalid_argument("aio::fs::file::seek: negative position");
+  pos_ = static_cast<std::uint64_t>(base + offset);
+  co_return pos_;
+}
+
+task<> file::fsync() {
+  check_open("fsync");
+  detail::file_io_awaiter op(io_kind::fsync, fd_, "fsync", path_);
+  co_await op;
+}
+
+task<> file::fdatasync() {
+  check_open("fdatasync");
+  detail::file_io_awaiter op(io_kind::fsync, fd_, "fdatasync", path_);
+  op.flags_ = 1;
+  co_await op;
+}
+
+task<> file::truncate(std::uint64_t size) {
+  check_open("truncate");
+  detail::file_io_awaiter op(io_kind::ftruncate, fd_, "truncate", path_);
+  op.offset_ = size;
+  co_await op;
+}
+
+task<stat_result> file::stat() {
+  check_open("stat");
+  struct ::statx sx{};
+  detail::file_io_awaiter op(io_kind::statx, fd_, "stat", path_);
+  op.buf_ = const_cast<char*>("");
+  op.buf2_ = &sx;
+  op.flags_ = AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT;
+  op.len_ = STATX_BASIC_STATS;
+  co_await op;
+  co_return detail::to_stat_result(sx);
+}
+
+task<> file::close() {
+  if (fd_ < 0) co_return;
+  int fd = std::exchange(fd_, -1);
+  detail::file_io_awaiter op(io_kind::close, fd, "close", path_);
+  try {
+    co_await op;
+  } catch (...) {
+    // Cancelled before the close ran (a pending cancel, or a dropped pool
+    // job): the fd is still open and nobody else will close it.
+    if (!op.task || op.res_ == -ECANCELED) detail::close_detached(fd);
+    throw;
+  }
+}
+
+}  // namespace aio::fs

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// One file-system operation awaited by the current task. On io_uring it is an
+// SQE (openat, read, write, statx, fsync, close, unlinkat, mkdirat, renameat);
+// on epoll — and for the kinds io_uring lacks (ftruncate) — the same io_op is
+// performed by a thread of the library's internal pool, and the result comes
+// back to the loop with call_soon_threadsafe.
+//
+// Cancellation never frees what the operation points to while it runs: the
+// task resumes only once the ring (IORING_OP_ASYNC_CANCEL) or the pool is done
+// with the op. A pool job not started yet is dropped and never runs; a running
+// one is waited for. An op that completed anyway delivers its result (an fd
+// from open is then owned by the caller); the cancel lands at the next
+// suspension point.
+
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "aio/core/sock.hpp"
+#include "aio/fs/stat.hpp"
+#include "aio/exec/concurrent_future.hpp"
+
+namespace aio::fs::detail {
+
+/// Named so that the debug module's task dumps say what the task waits on
+/// (its cancel hook's symbol contains "io_awaiter").
+/// Set the op's fields (see io_kind in nodes.hpp) between construction and
+/// co_await; `what` and `path` name it in errors and must outlive it.
+struct file_io_awaiter : aio::detail::io_awaiter {
+  concurrent_future<void> job;  // the pool path
+  std::string_view what;
+  std::string_view path;
+
+  file_io_awaiter(aio::detail::io_kind k, int fd, std::string_view what_, std::string_view path_) noexcept;
+  bool await_suspend(std::coroutine_handle<> h);
+  /// The result (bytes, fd, 0); std::system_error "<what> '<path>': <reason>",
+  /// or cancelled_error when the op was abandoned.
+  int await_resume() const;
+  /// Points buf_ at a NUL-terminated path.
+  void set_path(const std::string& p) noexcept { buf_ = const_cast<char*>(p.c_str()); }
+
+ private:
+  void start_pooled();
+};
+
+/// True when `kind` runs on the pool for this loop (epoll, or no io_uring op).
+bool runs_on_pool(const event_loop& loop, aio::detail::io_kind kind) noexcept;
+
+/// std::system_error with "<what> '<path>'" (or just <what> when path is empty).
+[[noreturn]] void throw_fs_error(int err, std::string_view what, std::string_view path);
+
+/// Largest single read or write handed to the kernel (longer ones are split).
+inline constexpr std::size_t max_chunk = std::size_t{32} << 20;
+
+/// Converts what statx gave.
+stat_result to_stat_result(const struct ::statx& s) noexcept;
+
+/// Closes `fd` off the loop (a pool thread), for destructors and cleanup.
+void close_detached(int fd) noexcept;
+
+}  // namespace aio::fs::detail

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+// Whole-file helpers on top of open/file; the atomic replace is the classic
+// temp file + fsync + rename + fsync of the directory.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <string>
+#include <system_error>
+
+#include "aio/fs/directory.hpp"
+#include "aio/fs/file.hpp"
+#include "aio/fs/read_file.hpp"
+#include "aio/fs/stat.hpp"
+#include "file_io_impl.hpp"
+
+namespace aio::fs {
+
+using aio::detail::io_kind;
+
+namespace {
+
+task<std::string> read_file_impl(std::string path) {
+  file f = co_await open(path, "rb");
+  std::string data = co_await f.read();
+  co_await f.close();
+  co_return data;
+}
+
+task<> write_impl(std::string path, std::string_view data, const char* mode) {
+  file f = co_await open(path, mode);
+  co_await f.write(data);
+  co_await f.close();
+}
+
+std::string temp_name_for(const std::filesystem::path& target) {
+  static std::atomic<std::uint64_t> counter{0};
+  auto salt = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  std::filesystem::path name = target;
+  name.replace_filename("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                        std::to_string(counter.fetch_add(1)) + "-" + std::to_string(salt % 1'000'000));
+  return name.string();
+}
+
+// fsync of a directory: makes a rename in it durable.
+task<> sync_directory(std::string dir) {
+  detail::file_io_awaiter op(io_kind::openat, AT_FDCWD, "open", dir);
+  op.set_path(dir);
+  op.flags_ = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  file d(co_await op, dir, false, false);
+  co_await d.fsync();
+  co_await d.close();
+}
+
+task<> write_atomic_impl(std::filesystem::path path, std::string_view data) {
+  std::string target = path.string();
+  std::string temp = temp_name_for(path);
+  open_options options;
+  bool keep_mode = false;
+  std::uint32_t mode = 0;
+  try {
+    stat_result st = co_await stat(target);
+    keep_mode = true;
+    mode = st.permissions();
+  } catch (const std::system_error& e) {
+    if (e.code().value() != ENOENT) throw;
+  }
+  file f = co_await open(temp, "xb", options);
+  std::exception_ptr failure;
+  try {
+    // fchmod changes the in-memory inode: no disk I/O on the loop.
+    if (keep_mode && ::fchmod(f.fileno(), mode) < 0) detail::throw_fs_error(errno, "chmod", temp);
+    co_await f.write(data);
+    co_await f.fsync();
+    co_await f.close();
+    co_await rename(temp, target);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    // The temporary file goes, whatever went wrong (a cancel was consumed by
+    // the throw, so this await runs).
+    try {
+      co_await f.close();
+      co_await remove(temp);
+    } catch (...) {
+    }
+    std::rethrow_exception(failure);
+  }
+  std::filesystem::path dir = path.parent_path();
+  co_await sync_directory(dir.empty() ? std::string(".") : dir.string());
+}
+
+}  // namespace
+
+task<std::string> read_file(const std::filesystem::path& path) { return read_file_impl(path.string()); }
+
+task<> write_file(const std::filesystem::path& path, std::string_view data) {
+  return write_impl(path.string(), data, "wb");
+}
+
+task<> append_file(const std::filesystem::path& path, std::string_view data) {
+  return write_impl(path.string(), data, "ab");
+}
+
+task<> write_file_atomic(const std::filesystem::path& path, std::string_view data) {
+  return write_atomic_impl(path, data);
+}
+
+}  // namespace aio::fs

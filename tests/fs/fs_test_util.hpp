@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Helpers of the fs tests: a scratch directory, fd counting, checksums.
+
+#include <dirent.h>
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace aio::fs::test {
+
+/// A fresh directory under /tmp, removed with everything in it on destruction.
+struct temp_dir {
+  temp_dir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "aio-fs-XXXXXX").string();
+    if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+    path = templ;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all, ec);
+    std::filesystem::remove_all(path, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  std::string operator/(std::string_view name) const { return (path / name).string(); }
+  std::filesystem::path path;
+};
+
+/// How many fds this process has open (entries of /proc/self/fd).
+inline int open_fd_count() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+/// FNV-1a: enough to tell two large buffers apart.
+inline std::uint64_t checksum(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+/// `n` bytes of a deterministic pattern that does not repeat at powers of two.
+inline std::string pattern(std::size_t n, std::uint32_t seed = 1) {
+  std::string s(n, '\0');
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    s[i] = static_cast<char>(x);
+  }
+  return s;
+}
+
+}  // namespace aio::fs::test
