@@ -53,6 +53,10 @@ context_state::context_state(bool server_side) : server(server_side) {
   } else {
     check_hostname = true;
     mode = verify_mode::required;
+    // Tickets go to our per-server cache (OpenSSL's own is for servers).
+    resume_sessions = true;
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, &remember_session);
   }
   apply_verify_mode();
 }
@@ -126,6 +130,7 @@ context context::server_from_pem(std::string_view cert_chain_pem, std::string_vi
 }
 
 void context::load_verify_locations(const verify_locations& where) {
+  state_->changed();
   SSL_CTX* ctx = state_->ctx;
   ERR_clear_error();
   if (!where.cafile.empty()) require_readable(where.cafile, "CA file");
@@ -159,12 +164,14 @@ void context::load_verify_locations(const verify_locations& where) {
 }
 
 void context::load_default_certs() {
+  state_->changed();
   ERR_clear_error();
   if (SSL_CTX_set_default_verify_paths(state_->ctx) != 1) throw_config_error("cannot load the system CA store");
 }
 
 void context::load_cert_chain(const std::string& certfile, const std::string& keyfile,
                               const std::optional<std::string>& password) {
+  state_->changed();
   SSL_CTX* ctx = state_->ctx;
   const std::string& keypath = keyfile.empty() ? certfile : keyfile;
   require_readable(certfile, "certificate file");
@@ -187,6 +194,7 @@ void context::load_cert_chain(const std::string& certfile, const std::string& ke
 
 void context::load_cert_chain_pem(std::string_view cert_chain_pem, std::string_view key_pem,
                                   const std::optional<std::string>& password) {
+  state_->changed();
   SSL_CTX* ctx = state_->ctx;
   ERR_clear_error();
   bio_ptr certs = memory_bio(cert_chain_pem);
@@ -208,6 +216,7 @@ void context::load_cert_chain_pem(std::string_view cert_chain_pem, std::string_v
 }
 
 void context::set_alpn_protocols(const std::vector<std::string>& protocols) {
+  state_->changed();
   std::vector<unsigned char> wire;
   for (const auto& p : protocols) {
     if (p.empty() || p.size() > 255)
@@ -225,6 +234,7 @@ void context::set_alpn_protocols(const std::vector<std::string>& protocols) {
 }
 
 void context::set_verify_mode(tls::verify_mode mode) {
+  state_->changed();
   if (mode == tls::verify_mode::none && state_->check_hostname)
     throw std::invalid_argument("cannot set verify_mode to none when check_hostname is enabled");
   state_->mode = mode;
@@ -234,6 +244,7 @@ void context::set_verify_mode(tls::verify_mode mode) {
 tls::verify_mode context::verify_mode() const noexcept { return state_->mode; }
 
 void context::set_check_hostname(bool on) {
+  state_->changed();
   state_->check_hostname = on;
   if (on && state_->mode == tls::verify_mode::none) {
     state_->mode = tls::verify_mode::required;
@@ -244,28 +255,39 @@ void context::set_check_hostname(bool on) {
 bool context::check_hostname() const noexcept { return state_->check_hostname; }
 
 void context::set_minimum_version(version v) {
+  state_->changed();
   ERR_clear_error();
   if (SSL_CTX_set_min_proto_version(state_->ctx, openssl_version(v)) != 1)
     throw_config_error("cannot set the minimum TLS version");
 }
 
 void context::set_maximum_version(version v) {
+  state_->changed();
   ERR_clear_error();
   if (SSL_CTX_set_max_proto_version(state_->ctx, openssl_version(v)) != 1)
     throw_config_error("cannot set the maximum TLS version");
 }
 
 void context::set_ciphers(const std::string& ciphers) {
+  state_->changed();
   ERR_clear_error();
   if (SSL_CTX_set_cipher_list(state_->ctx, ciphers.c_str()) != 1)
     throw_config_error("no usable cipher in '" + ciphers + "'");
 }
 
 void context::set_ciphersuites(const std::string& suites) {
+  state_->changed();
   ERR_clear_error();
   if (SSL_CTX_set_ciphersuites(state_->ctx, suites.c_str()) != 1)
     throw_config_error("no usable TLS 1.3 cipher suite in '" + suites + "'");
 }
+
+void context::set_session_resumption(bool on) {
+  state_->changed();
+  state_->resume_sessions = on && !state_->server;
+}
+
+bool context::session_resumption() const noexcept { return state_->resume_sessions; }
 
 bool context::server_side() const noexcept { return state_->server; }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "aio/tls/context.hpp"
+#include "session_cache.hpp"
 
 namespace aio::tls::detail {
 
@@ -28,12 +29,20 @@ class context_state final : public secure_layer, public std::enable_shared_from_
 
   /// Applies mode_ to the SSL_CTX (flags differ for clients and servers).
   void apply_verify_mode() noexcept;
+  /// A setting changed: sessions made under the old ones are not resumed.
+  void changed() noexcept { sessions.clear(); }
 
   SSL_CTX* ctx = nullptr;
   bool server = false;
   bool check_hostname = false;
   verify_mode mode = verify_mode::none;
   std::vector<unsigned char> alpn;  // wire format: length-prefixed names
+  bool resume_sessions = false;     // clients: on by default
+  mutable session_cache sessions;   // a client's tickets, per server
 };
+
+/// OpenSSL's new-session callback of client contexts (handshake.cpp):
+/// hands a ticket the server sent to the connection's context.
+int remember_session(SSL* ssl, SSL_SESSION* session);
 
 }  // namespace aio::tls::detail

@@ -32,7 +32,10 @@ task<std::unique_ptr<transport>> wrap(std::shared_ptr<const context_state> st, s
   }
   bool check = st->check_hostname;
   auto t = std::make_unique<tls_transport>(std::move(st), std::move(inner), server, std::move(host));
-  if (!server) t->set_client_identity(check);
+  if (!server) {
+    t->set_client_identity(check);
+    t->use_session_cache();
+  }
   t->feed(leftover);
   co_await t->handshake();  // cancelled or failed: `t` and the inner transport go with this frame
   co_return std::unique_ptr<transport>(std::move(t));
@@ -69,6 +72,27 @@ void tls_transport::set_client_identity(bool check_hostname) {
     ERR_clear_error();
     throw std::invalid_argument("cannot verify TLS server name '" + host + "'");
   }
+}
+
+void tls_transport::use_session_cache() {
+  if (!ctx_->resume_sessions) return;
+  session_key_ = server_hostname_ + '|' + inner_->extra_info("peername").value_or("");
+  if (SSL_SESSION* s = ctx_->sessions.take(session_key_)) {
+    SSL_set_session(ssl_.get(), s);  // a stale or refused one: a full handshake, no error
+    SSL_SESSION_free(s);
+  }
+}
+
+void tls_transport::keep_session(SSL_SESSION* session) {
+  if (session_key_.empty() || !ctx_->resume_sessions || !SSL_SESSION_is_resumable(session)) return;
+  // A copy: OpenSSL marks the connection's own session unresumable when the
+  // connection ends without close_notify, which must not cost this ticket.
+  if (SSL_SESSION* copy = SSL_SESSION_dup(session)) ctx_->sessions.put(session_key_, copy);
+}
+
+int remember_session(SSL* ssl, SSL_SESSION* session) {
+  if (auto* t = static_cast<tls_transport*>(SSL_get_app_data(ssl))) t->keep_session(session);
+  return 0;  // the reference stays OpenSSL's
 }
 
 std::string tls_transport::peer_name() const {

@@ -106,13 +106,17 @@ tls_transport::tls_transport(std::shared_ptr<const context_state> ctx, std::uniq
   if (!bio) throw_config_error("cannot create the transport BIO");
   BIO_set_data(bio, this);
   SSL_set_bio(ssl_.get(), bio, bio);  // the SSL owns it now
+  SSL_set_app_data(ssl_.get(), this);
   if (server) SSL_set_accept_state(ssl_.get()); else SSL_set_connect_state(ssl_.get());
 }
 
 tls_transport::~tls_transport() {
   // Detach the BIO first: SSL_free may still call it (a final alert) and
   // this object is half gone.
-  if (ssl_) BIO_set_data(SSL_get_rbio(ssl_.get()), nullptr);
+  if (ssl_) {
+    BIO_set_data(SSL_get_rbio(ssl_.get()), nullptr);
+    SSL_set_app_data(ssl_.get(), nullptr);
+  }
   ssl_.reset();
   ERR_clear_error();
 }
@@ -378,6 +382,10 @@ std::optional<std::string> tls_transport::extra_info(std::string_view name) cons
     SSL_get0_alpn_selected(s, &p, &len);
     if (len == 0) return std::nullopt;
     return std::string(reinterpret_cast<const char*>(p), len);
+  }
+  if (name == "session_reused") {
+    if (!handshake_done_) return std::nullopt;
+    return std::string(SSL_session_reused(s) ? "true" : "false");
   }
   if (name == "server_hostname") {
     // A client's own; on a server, the name the client asked for (SNI).

@@ -48,6 +48,11 @@ class tls_transport final : public transport {
 
   /// Client side: SNI and, with check_hostname, the name (or IP) to verify.
   void set_client_identity(bool check_hostname);
+  /// Client side: resumes a session kept for this server, and keeps the
+  /// tickets it sends (see session_cache.hpp).
+  void use_session_cache();
+  /// A ticket arrived (remember_session): the cache keeps a copy.
+  void keep_session(SSL_SESSION* session);
   /// Bytes already read from the inner transport: OpenSSL sees them first.
   void feed(std::string_view leftover) { in_.append(leftover.data(), leftover.size()); }
   /// Runs the handshake; throws tls::error naming the peer, or the inner
@@ -90,6 +95,7 @@ class tls_transport final : public transport {
   std::unique_ptr<transport> inner_;
   ssl_ptr ssl_;
   std::string server_hostname_;
+  std::string session_key_;  // "name|address" of the server, when resuming
   byte_buffer in_;       // ciphertext received, not yet read by OpenSSL
   byte_buffer out_;      // ciphertext OpenSSL wrote, not yet handed to inner
   byte_buffer sending_;  // ciphertext being written by the flush lock's holder

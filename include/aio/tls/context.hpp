@@ -129,6 +129,17 @@ class context final : public secure_layer {
   /// TLS 1.3 cipher suites, e.g. "TLS_AES_128_GCM_SHA256" (no Python
   /// equivalent). Throws tls::error (invalid_configuration) when refused.
   void set_ciphersuites(const std::string& suites);
+  /// Client contexts only (a no-op on a server): whether a connection
+  /// resumes a session an earlier connection to the same server (name and
+  /// address) received — a TLS 1.3 ticket, each used once, or a TLS 1.2
+  /// session — skipping the certificate exchange. On by default: differs
+  /// from Python on purpose (as browsers and curl resume, a client making
+  /// many connections to one server does most of its handshakes at a
+  /// fraction of the cost). Off: every handshake is full, as in Python.
+  /// Changing any setting of the context forgets the sessions kept.
+  void set_session_resumption(bool on);
+  /// Whether set_session_resumption is on.
+  bool session_resumption() const noexcept;
   /// True for contexts made by server() or create_default_context(client_auth).
   bool server_side() const noexcept;
   /// The OpenSSL `SSL_CTX*`, for settings this class does not wrap.
