@@ -91,8 +91,10 @@ task<> write_atomic_impl(std::filesystem::path path, std::string_view data) {
     }
     std::rethrow_exception(failure);
   }
-  std::filesystem::path dir = path.parent_path();
-  co_await sync_directory(dir.empty() ? std::string(".") : dir.string());
+  // A named local, not a temporary inside the co_await (GCC 12 destroys those twice).
+  std::string dir = path.parent_path().string();
+  if (dir.empty()) dir = ".";
+  co_await sync_directory(std::move(dir));
 }
 
 }  // namespace
