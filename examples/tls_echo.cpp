@@ -4,7 +4,8 @@
 // name, ALPN, and the error a failed verification gives.
 //
 //   ./example_tls_echo                   # server and client in one run (a throwaway certificate)
-//   ./example_tls_echo example.com 443   # a HEAD request to a real server, verified against the system CAs
+//   ./example_tls_echo example.com 443   # a HEAD request to a real server, verified against the
+//   system CAs
 #include <unistd.h>
 
 #include <cctype>
@@ -37,16 +38,19 @@ aio::task<> demo(const std::string& cert, const std::string& key) {
   auto port = static_cast<unsigned short>(std::stoi(address.substr(address.rfind(':') + 1)));
 
   // Python: ssl.create_default_context(cafile=cert): verify the server, check its name.
-  auto client_ctx = aio::tls::create_default_context(aio::tls::purpose::server_auth, {.cafile = cert});
+  auto client_ctx =
+      aio::tls::create_default_context(aio::tls::purpose::server_auth, {.cafile = cert});
   client_ctx.set_alpn_protocols({"echo/1", "http/1.1"});
   aio::connect_options o;
   o.ssl = client_ctx;
   o.server_hostname = "localhost";  // what the certificate must name (and the SNI sent)
   auto [reader, writer] = co_await aio::open_connection("127.0.0.1", port, o);
-  std::printf("connected: %s, %s, ALPN %s\n", writer.get_extra_info("version").value_or("?").c_str(),
+  std::printf("connected: %s, %s, ALPN %s\n",
+              writer.get_extra_info("version").value_or("?").c_str(),
               writer.get_extra_info("cipher").value_or("?").c_str(),
               writer.get_extra_info("alpn_protocol").value_or("none").c_str());
-  std::printf("server certificate: %s\n", writer.get_extra_info("peercert_subject").value_or("?").c_str());
+  std::printf("server certificate: %s\n",
+              writer.get_extra_info("peercert_subject").value_or("?").c_str());
   co_await writer.write("hello over tls\n");
   std::printf("got: %s", (co_await reader.readline()).c_str());
 
@@ -86,11 +90,15 @@ int main(int argc, char** argv) {
       return 0;
     }
     // A throwaway self-signed certificate for localhost (the openssl command).
-    auto dir = std::filesystem::temp_directory_path() / ("aio-tls-example-" + std::to_string(::getpid()));
+    auto dir =
+        std::filesystem::temp_directory_path() / ("aio-tls-example-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
-    std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost"
-                      " -addext subjectAltName=DNS:localhost -keyout " + key + " -out " + cert + " 2>/dev/null";
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "
+        "/CN=localhost"
+        " -addext subjectAltName=DNS:localhost -keyout " +
+        key + " -out " + cert + " 2>/dev/null";
     if (std::system(cmd.c_str()) != 0) {
       std::fprintf(stderr, "example_tls_echo: the openssl command failed\n");
       return 1;

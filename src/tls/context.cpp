@@ -27,8 +27,8 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   auto* s = static_cast<const context_state*>(arg);
   if (s->alpn.empty() || inlen == 0) return SSL_TLSEXT_ERR_NOACK;
   unsigned char* chosen = nullptr;
-  if (SSL_select_next_proto(&chosen, outlen, s->alpn.data(), static_cast<unsigned>(s->alpn.size()), in,
-                            inlen) != OPENSSL_NPN_NEGOTIATED)
+  if (SSL_select_next_proto(&chosen, outlen, s->alpn.data(), static_cast<unsigned>(s->alpn.size()),
+                            in, inlen) != OPENSSL_NPN_NEGOTIATED)
     return SSL_TLSEXT_ERR_NOACK;
   *out = chosen;
   return SSL_TLSEXT_ERR_OK;
@@ -93,13 +93,16 @@ int password_cb(char* buf, int size, int /*rwflag*/, void* u) {
 // Python raises FileNotFoundError before OpenSSL sees a missing file; so do we.
 void require_readable(const std::string& path, const char* what) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw std::system_error(errno, std::generic_category(), std::string("cannot open ") + what + " " + path);
+  if (!f)
+    throw std::system_error(errno, std::generic_category(),
+                            std::string("cannot open ") + what + " " + path);
   std::fclose(f);
 }
 
 void require_directory(const std::string& path) {
   DIR* d = ::opendir(path.c_str());
-  if (!d) throw std::system_error(errno, std::generic_category(), "cannot open CA directory " + path);
+  if (!d)
+    throw std::system_error(errno, std::generic_category(), "cannot open CA directory " + path);
   ::closedir(d);
 }
 
@@ -138,7 +141,8 @@ void context::load_verify_locations(const verify_locations& where) {
   if (!where.cafile.empty() || !where.capath.empty()) {
     if (SSL_CTX_load_verify_locations(ctx, where.cafile.empty() ? nullptr : where.cafile.c_str(),
                                       where.capath.empty() ? nullptr : where.capath.c_str()) != 1)
-      throw_config_error("cannot load CA certificates from " + (where.cafile.empty() ? where.capath : where.cafile));
+      throw_config_error("cannot load CA certificates from " +
+                         (where.cafile.empty() ? where.capath : where.cafile));
   }
   if (where.cadata.empty()) return;
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
@@ -146,7 +150,8 @@ void context::load_verify_locations(const verify_locations& where) {
   if (where.cadata.find("-----BEGIN") != std::string::npos) {
     bio_ptr b = memory_bio(where.cadata);
     while (x509_ptr cert{PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr)}) {
-      if (X509_STORE_add_cert(store, cert.get()) != 1) throw_config_error("cannot add a CA certificate from cadata");
+      if (X509_STORE_add_cert(store, cert.get()) != 1)
+        throw_config_error("cannot add a CA certificate from cadata");
       ++added;
     }
   } else {
@@ -155,7 +160,8 @@ void context::load_verify_locations(const verify_locations& where) {
     while (p < end) {
       x509_ptr cert{d2i_X509(nullptr, &p, static_cast<long>(end - p))};
       if (!cert) throw_config_error("cadata holds bytes that are not a DER certificate");
-      if (X509_STORE_add_cert(store, cert.get()) != 1) throw_config_error("cannot add a CA certificate from cadata");
+      if (X509_STORE_add_cert(store, cert.get()) != 1)
+        throw_config_error("cannot add a CA certificate from cadata");
       ++added;
     }
   }
@@ -166,7 +172,8 @@ void context::load_verify_locations(const verify_locations& where) {
 void context::load_default_certs() {
   state_->changed();
   ERR_clear_error();
-  if (SSL_CTX_set_default_verify_paths(state_->ctx) != 1) throw_config_error("cannot load the system CA store");
+  if (SSL_CTX_set_default_verify_paths(state_->ctx) != 1)
+    throw_config_error("cannot load the system CA store");
 }
 
 void context::load_cert_chain(const std::string& certfile, const std::string& keyfile,
@@ -189,7 +196,8 @@ void context::load_cert_chain(const std::string& certfile, const std::string& ke
   if (SSL_CTX_use_PrivateKey_file(ctx, keypath.c_str(), SSL_FILETYPE_PEM) != 1)
     throw_config_error("cannot load the private key from " + keypath);
   if (SSL_CTX_check_private_key(ctx) != 1)
-    throw_config_error("the private key in " + keypath + " does not match the certificate in " + certfile);
+    throw_config_error("the private key in " + keypath + " does not match the certificate in " +
+                       certfile);
 }
 
 void context::load_cert_chain_pem(std::string_view cert_chain_pem, std::string_view key_pem,
@@ -200,10 +208,12 @@ void context::load_cert_chain_pem(std::string_view cert_chain_pem, std::string_v
   bio_ptr certs = memory_bio(cert_chain_pem);
   x509_ptr leaf{PEM_read_bio_X509_AUX(certs.get(), nullptr, nullptr, nullptr)};
   if (!leaf) throw_config_error("cannot read the certificate from PEM text");
-  if (SSL_CTX_use_certificate(ctx, leaf.get()) != 1) throw_config_error("cannot use the certificate");
+  if (SSL_CTX_use_certificate(ctx, leaf.get()) != 1)
+    throw_config_error("cannot use the certificate");
   SSL_CTX_clear_chain_certs(ctx);
   while (x509_ptr ca{PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr)}) {
-    if (SSL_CTX_add0_chain_cert(ctx, ca.get()) != 1) throw_config_error("cannot add a chain certificate");
+    if (SSL_CTX_add0_chain_cert(ctx, ca.get()) != 1)
+      throw_config_error("cannot add a chain certificate");
     ca.release();  // owned by the SSL_CTX now
   }
   ERR_clear_error();  // the loop ends on a "no start line" entry
@@ -212,7 +222,8 @@ void context::load_cert_chain_pem(std::string_view cert_chain_pem, std::string_v
                                        const_cast<std::optional<std::string>*>(&password))};
   if (!key) throw_config_error("cannot read the private key from PEM text");
   if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1) throw_config_error("cannot use the private key");
-  if (SSL_CTX_check_private_key(ctx) != 1) throw_config_error("the private key does not match the certificate");
+  if (SSL_CTX_check_private_key(ctx) != 1)
+    throw_config_error("the private key does not match the certificate");
 }
 
 void context::set_alpn_protocols(const std::vector<std::string>& protocols) {
@@ -293,7 +304,8 @@ bool context::server_side() const noexcept { return state_->server; }
 
 void* context::native_handle() const noexcept { return state_->ctx; }
 
-task<std::unique_ptr<transport>> context::wrap_client(std::unique_ptr<transport> inner, std::string server_hostname,
+task<std::unique_ptr<transport>> context::wrap_client(std::unique_ptr<transport> inner,
+                                                      std::string server_hostname,
                                                       std::string leftover) const {
   return state_->wrap_client(std::move(inner), std::move(server_hostname), std::move(leftover));
 }

@@ -15,14 +15,16 @@
 
 namespace aio::tls::detail {
 
-class context_state final : public secure_layer, public std::enable_shared_from_this<context_state> {
+class context_state final : public secure_layer,
+                            public std::enable_shared_from_this<context_state> {
  public:
   explicit context_state(bool server_side);
   ~context_state() override;
   context_state(const context_state&) = delete;
   context_state& operator=(const context_state&) = delete;
 
-  task<std::unique_ptr<transport>> wrap_client(std::unique_ptr<transport> inner, std::string server_hostname,
+  task<std::unique_ptr<transport>> wrap_client(std::unique_ptr<transport> inner,
+                                               std::string server_hostname,
                                                std::string leftover) const override;
   task<std::unique_ptr<transport>> wrap_server(std::unique_ptr<transport> inner,
                                                std::string leftover) const override;

@@ -13,11 +13,16 @@ class tls_category final : public std::error_category {
   const char* name() const noexcept override { return "tls"; }
   std::string message(int c) const override {
     switch (static_cast<errc>(c)) {
-      case errc::certificate_verify_failed: return "certificate verify failed";
-      case errc::handshake_failed: return "TLS handshake failed";
-      case errc::unexpected_eof: return "connection closed during the TLS handshake";
-      case errc::protocol_error: return "TLS protocol error";
-      case errc::invalid_configuration: return "invalid TLS configuration";
+      case errc::certificate_verify_failed:
+        return "certificate verify failed";
+      case errc::handshake_failed:
+        return "TLS handshake failed";
+      case errc::unexpected_eof:
+        return "connection closed during the TLS handshake";
+      case errc::protocol_error:
+        return "TLS protocol error";
+      case errc::invalid_configuration:
+        return "invalid TLS configuration";
     }
     return "unknown TLS error";
   }

@@ -15,23 +15,27 @@ namespace {
 
 bool is_ip_literal(const std::string& host) {
   unsigned char buf[sizeof(in6_addr)];
-  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 // Holds the context for the whole handshake: the caller may drop its handle.
-task<std::unique_ptr<transport>> wrap(std::shared_ptr<const context_state> st, std::unique_ptr<transport> inner,
-                                      bool server, std::string host, std::string leftover) {
+task<std::unique_ptr<transport>> wrap(std::shared_ptr<const context_state> st,
+                                      std::unique_ptr<transport> inner, bool server,
+                                      std::string host, std::string leftover) {
   if (st->server != server) {
     inner->close();
-    throw std::invalid_argument(server ? "a client TLS context cannot serve a connection (use context::server)"
-                                       : "a server TLS context cannot make a client connection (use context::client)");
+    throw std::invalid_argument(
+        server ? "a client TLS context cannot serve a connection (use context::server)"
+               : "a server TLS context cannot make a client connection (use context::client)");
   }
   if (!server && st->check_hostname && host.empty()) {
     inner->close();
     throw std::invalid_argument("check_hostname requires server_hostname");
   }
   bool check = st->check_hostname;
-  auto t = std::make_unique<tls_transport>(std::move(st), std::move(inner), server, std::move(host));
+  auto t =
+      std::make_unique<tls_transport>(std::move(st), std::move(inner), server, std::move(host));
   if (!server) {
     t->set_client_identity(check);
     t->use_session_cache();
@@ -46,7 +50,8 @@ task<std::unique_ptr<transport>> wrap(std::shared_ptr<const context_state> st, s
 task<std::unique_ptr<transport>> context_state::wrap_client(std::unique_ptr<transport> inner,
                                                             std::string server_hostname,
                                                             std::string leftover) const {
-  return wrap(shared_from_this(), std::move(inner), false, std::move(server_hostname), std::move(leftover));
+  return wrap(shared_from_this(), std::move(inner), false, std::move(server_hostname),
+              std::move(leftover));
 }
 
 task<std::unique_ptr<transport>> context_state::wrap_server(std::unique_ptr<transport> inner,
@@ -109,14 +114,17 @@ std::exception_ptr tls_transport::handshake_error(int e) {
     long code = SSL_get_verify_result(s);
     std::string reason = take_error_reason("certificate verify failed");
     std::string why = X509_verify_cert_error_string(code);
-    return std::make_exception_ptr(error(errc::certificate_verify_failed, prefix + reason + ": " + why, code, why));
+    return std::make_exception_ptr(
+        error(errc::certificate_verify_failed, prefix + reason + ": " + why, code, why));
   }
-  if ((e == SSL_ERROR_SSL && error_reason_is(SSL_R_UNEXPECTED_EOF_WHILE_READING)) || e == SSL_ERROR_ZERO_RETURN ||
-      (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+  if ((e == SSL_ERROR_SSL && error_reason_is(SSL_R_UNEXPECTED_EOF_WHILE_READING)) ||
+      e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
     ERR_clear_error();
-    return std::make_exception_ptr(error(errc::unexpected_eof, prefix + "the connection was closed by the peer"));
+    return std::make_exception_ptr(
+        error(errc::unexpected_eof, prefix + "the connection was closed by the peer"));
   }
-  return std::make_exception_ptr(error(errc::handshake_failed, prefix + take_error_reason("unknown error")));
+  return std::make_exception_ptr(
+      error(errc::handshake_failed, prefix + take_error_reason("unknown error")));
 }
 
 task<> tls_transport::run_handshake() {
@@ -151,7 +159,8 @@ task<> tls_transport::handshake() {
   } catch (const error&) {
     throw;
   } catch (const std::system_error& e) {
-    failure = std::make_exception_ptr(std::system_error(e.code(), "TLS handshake with " + peer_name() + " failed"));
+    failure = std::make_exception_ptr(
+        std::system_error(e.code(), "TLS handshake with " + peer_name() + " failed"));
   }
   std::rethrow_exception(failure);
 }

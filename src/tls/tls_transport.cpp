@@ -3,7 +3,6 @@
 // handshake and the wrap_* entry points are in handshake.cpp.
 #include "tls_transport.hpp"
 
-#include <openssl/pem.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -57,10 +56,14 @@ int bio_write_ex(BIO* b, const char* in, std::size_t len, std::size_t* put) {
 long bio_ctrl(BIO* b, int cmd, long /*num*/, void* /*ptr*/) {
   tls_transport* t = owner(b);
   switch (cmd) {
-    case BIO_CTRL_FLUSH: return 1;  // writes are always taken whole
-    case BIO_CTRL_EOF: return t && t->bio_at_eof() ? 1 : 0;
-    case BIO_CTRL_PENDING: return t ? static_cast<long>(t->bio_pending()) : 0;
-    default: return 0;
+    case BIO_CTRL_FLUSH:
+      return 1;  // writes are always taken whole
+    case BIO_CTRL_EOF:
+      return t && t->bio_at_eof() ? 1 : 0;
+    case BIO_CTRL_PENDING:
+      return t ? static_cast<long>(t->bio_pending()) : 0;
+    default:
+      return 0;
   }
 }
 
@@ -82,7 +85,9 @@ BIO_METHOD* transport_bio_method() {
   return method;
 }
 
-[[noreturn]] void throw_epipe(const char* what) { throw std::system_error(EPIPE, std::generic_category(), what); }
+[[noreturn]] void throw_epipe(const char* what) {
+  throw std::system_error(EPIPE, std::generic_category(), what);
+}
 
 // A cancellation that arrives while bytes already given to OpenSSL are being
 // sent cannot take them back: the operation completes, and the cancel lands
@@ -95,9 +100,13 @@ void postpone_cancel() noexcept {
 
 }  // namespace
 
-tls_transport::tls_transport(std::shared_ptr<const context_state> ctx, std::unique_ptr<transport> inner,
-                             bool server, std::string server_hostname)
-    : ctx_(std::move(ctx)), inner_(std::move(inner)), server_hostname_(std::move(server_hostname)), server_(server) {
+tls_transport::tls_transport(std::shared_ptr<const context_state> ctx,
+                             std::unique_ptr<transport> inner, bool server,
+                             std::string server_hostname)
+    : ctx_(std::move(ctx)),
+      inner_(std::move(inner)),
+      server_hostname_(std::move(server_hostname)),
+      server_(server) {
   ERR_clear_error();
   ssl_.reset(SSL_new(ctx_->ctx));
   if (!ssl_) throw_config_error("cannot create an SSL object");
@@ -107,7 +116,10 @@ tls_transport::tls_transport(std::shared_ptr<const context_state> ctx, std::uniq
   BIO_set_data(bio, this);
   SSL_set_bio(ssl_.get(), bio, bio);  // the SSL owns it now
   SSL_set_app_data(ssl_.get(), this);
-  if (server) SSL_set_accept_state(ssl_.get()); else SSL_set_connect_state(ssl_.get());
+  if (server)
+    SSL_set_accept_state(ssl_.get());
+  else
+    SSL_set_connect_state(ssl_.get());
 }
 
 tls_transport::~tls_transport() {
@@ -153,7 +165,8 @@ task<> tls_transport::fill_input() {
     co_return;
   }
   in_.commit(n);
-  if (n == room.size() && read_size_ < max_read_size) read_size_ = std::min(read_size_ * 2, max_read_size);
+  if (n == room.size() && read_size_ < max_read_size)
+    read_size_ = std::min(read_size_ * 2, max_read_size);
 }
 
 task<> tls_transport::flush() {
@@ -210,7 +223,8 @@ tls_transport::read_result tls_transport::decrypt(std::span<std::byte> buf, std:
     }
     failed_ = true;
     fatal_ = std::make_exception_ptr(
-        error(errc::protocol_error, "TLS read from " + peer_name() + " failed: " + take_error_reason("I/O error")));
+        error(errc::protocol_error,
+              "TLS read from " + peer_name() + " failed: " + take_error_reason("I/O error")));
     return got ? read_result::data : read_result::failed;
   }
 }
@@ -241,9 +255,10 @@ task<> tls_transport::drive_renegotiation() {
     }
     if (r == read_result::eof) throw_epipe("the peer closed the TLS connection");
     if (fatal_) std::rethrow_exception(fatal_);  // after data that went to the stash
-    co_await flush();  // our handshake messages
+    co_await flush();                            // our handshake messages
     // Nothing to work on: wait for the peer's next message.
-    if (SSL_in_init(s) && r == read_result::want_read && in_.size() == before) co_await fill_input();
+    if (SSL_in_init(s) && r == read_result::want_read && in_.size() == before)
+      co_await fill_input();
   }
 }
 
@@ -270,11 +285,13 @@ task<std::size_t> tls_transport::read_some(std::span<std::byte> buf) {
           }
         }
         co_return got;
-      case read_result::eof: co_return 0;
+      case read_result::eof:
+        co_return 0;
       case read_result::failed:
         co_await flush_quietly();  // the alert that tells the peer why
         std::rethrow_exception(fatal_);
-      case read_result::want_read: break;
+      case read_result::want_read:
+        break;
     }
     // Nothing consumed yet that is not kept in OpenSSL: cancel-safe below.
     co_await flush_quietly();
@@ -301,8 +318,10 @@ task<std::size_t> tls_transport::write_some(std::span<const std::byte> buf) {
     if (r == 1) {
       socket_filled_ = false;
       co_await flush_committed();
-      if (socket_filled_) write_chunk_ = std::max(write_chunk_ / 2, min_write_chunk);
-      else if (n == write_chunk_) write_chunk_ = std::min(write_chunk_ * 2, max_write_chunk);
+      if (socket_filled_)
+        write_chunk_ = std::max(write_chunk_ / 2, min_write_chunk);
+      else if (n == write_chunk_)
+        write_chunk_ = std::min(write_chunk_ * 2, max_write_chunk);
       co_return n;
     }
     int e = SSL_get_error(ssl_.get(), r);
@@ -318,7 +337,8 @@ task<std::size_t> tls_transport::write_some(std::span<const std::byte> buf) {
     }
     failed_ = true;
     fatal_ = std::make_exception_ptr(
-        error(errc::protocol_error, "TLS write to " + peer_name() + " failed: " + take_error_reason("I/O error")));
+        error(errc::protocol_error,
+              "TLS write to " + peer_name() + " failed: " + take_error_reason("I/O error")));
     co_await flush_quietly();
     std::rethrow_exception(fatal_);
   }
@@ -337,7 +357,9 @@ task<> tls_transport::write_eof() {
   co_await inner_->write_eof();
 }
 
-bool tls_transport::can_write_eof() const noexcept { return SSL_version(ssl_.get()) >= TLS1_3_VERSION; }
+bool tls_transport::can_write_eof() const noexcept {
+  return SSL_version(ssl_.get()) >= TLS1_3_VERSION;
+}
 
 void tls_transport::close() noexcept {
   if (closed_) return;
@@ -366,52 +388,6 @@ void tls_transport::send_close_notify_now() noexcept {
       b->consume(static_cast<std::size_t>(r));
     }
   }
-}
-
-std::optional<std::string> tls_transport::extra_info(std::string_view name) const {
-  SSL* s = ssl_.get();
-  if (name == "cipher" || name == "version") {
-    if (!handshake_done_) return std::nullopt;
-    const char* v = name == "cipher" ? SSL_get_cipher_name(s) : SSL_get_version(s);
-    if (!v) return std::nullopt;
-    return std::string(v);
-  }
-  if (name == "alpn_protocol") {
-    const unsigned char* p = nullptr;
-    unsigned len = 0;
-    SSL_get0_alpn_selected(s, &p, &len);
-    if (len == 0) return std::nullopt;
-    return std::string(reinterpret_cast<const char*>(p), len);
-  }
-  if (name == "session_reused") {
-    if (!handshake_done_) return std::nullopt;
-    return std::string(SSL_session_reused(s) ? "true" : "false");
-  }
-  if (name == "server_hostname") {
-    // A client's own; on a server, the name the client asked for (SNI).
-    if (!server_) return server_hostname_.empty() ? std::nullopt : std::optional<std::string>(server_hostname_);
-    const char* sni = SSL_get_servername(s, TLSEXT_NAMETYPE_host_name);
-    if (!sni) return std::nullopt;
-    return std::string(sni);
-  }
-  if (name == "peercert" || name == "peercert_subject") {
-    X509* cert = SSL_get0_peer_certificate(s);
-    if (!cert) return std::nullopt;
-    bio_ptr mem{BIO_new(BIO_s_mem())};
-    if (!mem) return std::nullopt;
-    if (name == "peercert") PEM_write_bio_X509(mem.get(), cert);
-    else X509_NAME_print_ex(mem.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
-    char* data = nullptr;
-    long len = BIO_get_mem_data(mem.get(), &data);
-    ERR_clear_error();
-    return std::string(data, static_cast<std::size_t>(len > 0 ? len : 0));
-  }
-  return inner_->extra_info(name);
-}
-
-void* tls_transport::native_handle(std::string_view name) const noexcept {
-  if (name == "ssl_object") return ssl_.get();
-  return inner_->native_handle(name);
 }
 
 }  // namespace aio::tls::detail

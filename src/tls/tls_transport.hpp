@@ -42,8 +42,8 @@ namespace aio::tls::detail {
 
 class tls_transport final : public transport {
  public:
-  tls_transport(std::shared_ptr<const context_state> ctx, std::unique_ptr<transport> inner, bool server,
-                std::string server_hostname);
+  tls_transport(std::shared_ptr<const context_state> ctx, std::unique_ptr<transport> inner,
+                bool server, std::string server_hostname);
   ~tls_transport() override;
 
   /// Client side: SNI and, with check_hostname, the name (or IP) to verify.
@@ -96,10 +96,10 @@ class tls_transport final : public transport {
   ssl_ptr ssl_;
   std::string server_hostname_;
   std::string session_key_;  // "name|address" of the server, when resuming
-  byte_buffer in_;       // ciphertext received, not yet read by OpenSSL
-  byte_buffer out_;      // ciphertext OpenSSL wrote, not yet handed to inner
-  byte_buffer sending_;  // ciphertext being written by the flush lock's holder
-  byte_buffer stash_;    // plaintext a writer read (renegotiation): read_some's first
+  byte_buffer in_;           // ciphertext received, not yet read by OpenSSL
+  byte_buffer out_;          // ciphertext OpenSSL wrote, not yet handed to inner
+  byte_buffer sending_;      // ciphertext being written by the flush lock's holder
+  byte_buffer stash_;        // plaintext a writer read (renegotiation): read_some's first
   lock input_lock_;
   lock flush_lock_;
   std::uint64_t input_generation_ = 0;

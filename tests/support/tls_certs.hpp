@@ -31,11 +31,12 @@ namespace aio::test {
 struct tls_certs {
   std::string dir;
   std::string ca_file, ca_key;  // the test CA
-  std::string server_cert, server_key;  // CN=localhost, SAN localhost, 127.0.0.1, ::1; signed by the CA
+  std::string server_cert,
+      server_key;  // CN=localhost, SAN localhost, 127.0.0.1, ::1; signed by the CA
   std::string expired_cert, expired_key;  // the same names, expired yesterday; signed by the CA
   std::string self_signed_cert, self_signed_key;  // the same names, self-signed
   std::string client_cert, client_key;  // CN=aiocpp test client, clientAuth; signed by the CA
-  std::string encrypted_key;  // server_key's key encrypted with `password`
+  std::string encrypted_key;            // server_key's key encrypted with `password`
   std::string password = "correct horse";
   std::string ca_pem, server_cert_pem, server_key_pem;  // file contents
 
@@ -86,8 +87,9 @@ inline void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
 
 /// A certificate for `cn` valid from now+`from_days` to now+`to_days`,
 /// signed by `issuer`/`issuer_key` (nullptr: self-signed).
-inline test_x509 make_cert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, bool ca,
-                           const char* san, const char* eku, long from_days, long to_days, long serial) {
+inline test_x509 make_cert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
+                           bool ca, const char* san, const char* eku, long from_days, long to_days,
+                           long serial) {
   test_x509 cert{X509_new()};
   check(cert != nullptr, "X509_new");
   X509* c = cert.get();
@@ -97,13 +99,15 @@ inline test_x509 make_cert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY
   X509_gmtime_adj(X509_getm_notAfter(c), to_days * 86400);
   X509_set_pubkey(c, key);
   X509_NAME* name = X509_get_subject_name(c);
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("aiocpp tests"), -1,
-                             -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("aiocpp tests"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
+                             -1, -1, 0);
   X509* signer = issuer ? issuer : c;
   X509_set_issuer_name(c, X509_get_subject_name(signer));
   add_ext(c, signer, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-  add_ext(c, signer, NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+  add_ext(c, signer, NID_key_usage,
+          ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
   add_ext(c, signer, NID_subject_key_identifier, "hash");
   if (issuer) add_ext(c, signer, NID_authority_key_identifier, "keyid:always");
   if (san) add_ext(c, signer, NID_subject_alt_name, san);
@@ -125,8 +129,8 @@ inline std::string cert_pem(X509* c) {
 inline std::string key_pem(EVP_PKEY* k, const std::string* password = nullptr) {
   BIO* b = BIO_new(BIO_s_mem());
   if (password)
-    PEM_write_bio_PKCS8PrivateKey(b, k, EVP_aes_256_cbc(), password->data(), static_cast<int>(password->size()),
-                                  nullptr, nullptr);
+    PEM_write_bio_PKCS8PrivateKey(b, k, EVP_aes_256_cbc(), password->data(),
+                                  static_cast<int>(password->size()), nullptr, nullptr);
   else
     PEM_write_bio_PrivateKey(b, k, nullptr, nullptr, 0, nullptr, nullptr);
   char* data = nullptr;
@@ -153,13 +157,18 @@ inline tls_certs::tls_certs() {
   check(::mkdtemp(tmpl) != nullptr, "mkdtemp");
   dir = tmpl;
   const char* names = "DNS:localhost,IP:127.0.0.1,IP:::1";
-  test_pkey ca_k = make_key(), srv_k = make_key(), old_k = make_key(), self_k = make_key(), cli_k = make_key();
-  test_x509 ca = make_cert("aiocpp test CA", ca_k.get(), nullptr, nullptr, true, nullptr, nullptr, -1, 3650, 1);
-  test_x509 srv = make_cert("localhost", srv_k.get(), ca.get(), ca_k.get(), false, names, "serverAuth", -1, 365, 2);
-  test_x509 old = make_cert("localhost", old_k.get(), ca.get(), ca_k.get(), false, names, "serverAuth", -30, -1, 3);
-  test_x509 self = make_cert("localhost", self_k.get(), nullptr, nullptr, false, names, "serverAuth", -1, 365, 4);
-  test_x509 cli = make_cert("aiocpp test client", cli_k.get(), ca.get(), ca_k.get(), false, nullptr, "clientAuth",
-                            -1, 365, 5);
+  test_pkey ca_k = make_key(), srv_k = make_key(), old_k = make_key(), self_k = make_key(),
+            cli_k = make_key();
+  test_x509 ca = make_cert("aiocpp test CA", ca_k.get(), nullptr, nullptr, true, nullptr, nullptr,
+                           -1, 3650, 1);
+  test_x509 srv = make_cert("localhost", srv_k.get(), ca.get(), ca_k.get(), false, names,
+                            "serverAuth", -1, 365, 2);
+  test_x509 old = make_cert("localhost", old_k.get(), ca.get(), ca_k.get(), false, names,
+                            "serverAuth", -30, -1, 3);
+  test_x509 self = make_cert("localhost", self_k.get(), nullptr, nullptr, false, names,
+                             "serverAuth", -1, 365, 4);
+  test_x509 cli = make_cert("aiocpp test client", cli_k.get(), ca.get(), ca_k.get(), false, nullptr,
+                            "clientAuth", -1, 365, 5);
   ca_pem = cert_pem(ca.get());
   server_cert_pem = cert_pem(srv.get());
   server_key_pem = key_pem(srv_k.get());

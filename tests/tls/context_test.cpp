@@ -70,7 +70,8 @@ TEST(tls_context, copies_share_one_configuration) {
 
 TEST(tls_context, verify_mode_and_check_hostname_follow_python) {
   auto c = tls::context::client();
-  EXPECT_THROW(c.set_verify_mode(tls::verify_mode::none), std::invalid_argument);  // check_hostname is on
+  EXPECT_THROW(c.set_verify_mode(tls::verify_mode::none),
+               std::invalid_argument);  // check_hostname is on
   c.set_check_hostname(false);
   c.set_verify_mode(tls::verify_mode::none);
   EXPECT_EQ(SSL_CTX_get_verify_mode(static_cast<SSL_CTX*>(c.native_handle())), SSL_VERIFY_NONE);
@@ -105,14 +106,17 @@ TEST(tls_context, missing_files_are_system_errors_naming_the_path) {
     EXPECT_EQ(e.code(), std::errc::no_such_file_or_directory);
     EXPECT_NE(std::string(e.what()).find("/nonexistent/cert.pem"), std::string::npos) << e.what();
   }
-  EXPECT_NE(error_of([&] { s.load_cert_chain(certs().server_cert, "/nonexistent/key.pem"); })
-                .find("cannot open key file /nonexistent/key.pem"),
+  EXPECT_NE(error_of([&] {
+              s.load_cert_chain(certs().server_cert, "/nonexistent/key.pem");
+            }).find("cannot open key file /nonexistent/key.pem"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { s.load_verify_locations({.cafile = "/nonexistent/ca.pem"}); })
-                .find("cannot open CA file /nonexistent/ca.pem"),
+  EXPECT_NE(error_of([&] {
+              s.load_verify_locations({.cafile = "/nonexistent/ca.pem"});
+            }).find("cannot open CA file /nonexistent/ca.pem"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { s.load_verify_locations({.capath = "/nonexistent/dir"}); })
-                .find("cannot open CA directory /nonexistent/dir"),
+  EXPECT_NE(error_of([&] {
+              s.load_verify_locations({.capath = "/nonexistent/dir"});
+            }).find("cannot open CA directory /nonexistent/dir"),
             std::string::npos);
 }
 
@@ -124,14 +128,18 @@ TEST(tls_context, bad_contents_are_tls_configuration_errors) {
     ADD_FAILURE();
   } catch (const tls::error& e) {
     EXPECT_EQ(e.code(), tls::errc::invalid_configuration);
-    EXPECT_EQ(std::string(e.what()).rfind("cannot load the certificate chain from " + junk + ": ", 0), 0u)
+    EXPECT_EQ(
+        std::string(e.what()).rfind("cannot load the certificate chain from " + junk + ": ", 0), 0u)
         << e.what();
   }
   // A key that belongs to another certificate.
-  EXPECT_NE(error_of([&] { s.load_cert_chain(certs().server_cert, certs().client_key); }).find("key values mismatch"),
+  EXPECT_NE(error_of([&] {
+              s.load_cert_chain(certs().server_cert, certs().client_key);
+            }).find("key values mismatch"),
             std::string::npos);
   EXPECT_THROW(s.load_verify_locations({.cafile = junk}), tls::error);
-  EXPECT_THROW(s.load_verify_locations({.cadata = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}),
+  EXPECT_THROW(s.load_verify_locations(
+                   {.cadata = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}),
                tls::error);
   EXPECT_THROW(s.load_verify_locations({.cadata = "not DER either"}), tls::error);
   EXPECT_THROW(s.load_cert_chain_pem("nonsense"), tls::error);
@@ -175,7 +183,8 @@ TEST(tls_context, cadata_as_pem_or_der) {
   int len = i2d_X509(ca, &der);
   X509_free(ca);
   auto d = tls::context::client();
-  d.load_verify_locations({.cadata = std::string(reinterpret_cast<char*>(der), static_cast<std::size_t>(len))});
+  d.load_verify_locations(
+      {.cadata = std::string(reinterpret_cast<char*>(der), static_cast<std::size_t>(len))});
   OPENSSL_free(der);
   auto* dstore = SSL_CTX_get_cert_store(static_cast<SSL_CTX*>(d.native_handle()));
   EXPECT_EQ(sk_X509_OBJECT_num(X509_STORE_get0_objects(dstore)), 1);

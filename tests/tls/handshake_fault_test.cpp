@@ -41,7 +41,8 @@ AIO_TEST(tls_handshake_fault, garbage_from_the_server_is_an_error) {
       ADD_FAILURE() << "handshake succeeded";
     } catch (const tls::error& e) {
       EXPECT_EQ(e.code(), tls::errc::handshake_failed);
-      EXPECT_EQ(std::string(e.what()).rfind("TLS handshake with localhost failed: ", 0), 0u) << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind("TLS handshake with localhost failed: ", 0), 0u)
+          << e.what();
     }
     EXPECT_TRUE(peer_closed(sp.b));
   }
@@ -57,7 +58,8 @@ AIO_TEST(tls_handshake_fault, garbage_from_the_client_is_an_error) {
   } catch (const tls::error& e) {
     EXPECT_EQ(e.code(), tls::errc::handshake_failed);
     EXPECT_NE(std::string(e.what()).find("http request"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("TLS handshake with client "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("TLS handshake with client "), std::string::npos)
+        << e.what();
   }
 }
 
@@ -75,7 +77,8 @@ AIO_TEST(tls_handshake_fault, server_closing_before_answering_is_unexpected_eof)
     ADD_FAILURE() << "handshake succeeded";
   } catch (const tls::error& e) {
     EXPECT_EQ(e.code(), tls::errc::unexpected_eof);
-    EXPECT_EQ(std::string(e.what()), "TLS handshake with localhost failed: the connection was closed by the peer");
+    EXPECT_EQ(std::string(e.what()),
+              "TLS handshake with localhost failed: the connection was closed by the peer");
   }
   co_await closer;
 }
@@ -93,7 +96,8 @@ AIO_TEST(tls_handshake_fault, reset_mid_handshake_is_a_system_error_naming_the_h
     ADD_FAILURE() << "a TLS error instead of the socket's: " << e.what();
   } catch (const std::system_error& e) {
     EXPECT_EQ(e.code(), std::errc::connection_reset);
-    EXPECT_EQ(std::string(e.what()).rfind("TLS handshake with localhost failed", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("TLS handshake with localhost failed", 0), 0u)
+        << e.what();
   }
   co_await resetter;
 }
@@ -101,12 +105,14 @@ AIO_TEST(tls_handshake_fault, reset_mid_handshake_is_a_system_error_naming_the_h
 AIO_TEST(tls_handshake_fault, leftover_bytes_are_handshake_input) {
   aio::test::socket_pair sp;
   std::unique_ptr<aio::transport> ct;
-  auto c = aio::create_task(into(client_context().wrap_client(aio::make_fd_transport(take(sp.a)), "localhost"), ct));
+  auto c = aio::create_task(
+      into(client_context().wrap_client(aio::make_fd_transport(take(sp.a)), "localhost"), ct));
   co_await wait_readable(sp.b);
   // A STARTTLS server's reader may already hold the start of the ClientHello.
   char head[10];
   CO_ASSERT_EQ(::recv(sp.b, head, sizeof head, 0), 10);
-  auto s = co_await server_context().wrap_server(aio::make_fd_transport(take(sp.b)), std::string(head, 10));
+  auto s = co_await server_context().wrap_server(aio::make_fd_transport(take(sp.b)),
+                                                 std::string(head, 10));
   co_await c;
   co_await write_all(*ct, "after leftover");
   EXPECT_EQ(co_await read_exactly(*s, 14), "after leftover");
@@ -115,7 +121,8 @@ AIO_TEST(tls_handshake_fault, leftover_bytes_are_handshake_input) {
 AIO_TEST(tls_handshake_fault, cancel_while_waiting_for_the_server_hello) {
   aio::test::socket_pair sp;  // nobody answers on sp.b
   std::unique_ptr<aio::transport> sink_spa;
-  auto c = aio::create_task(into(client_context().wrap_client(aio::make_fd_transport(take(sp.a)), "localhost"), sink_spa));
+  auto c = aio::create_task(into(
+      client_context().wrap_client(aio::make_fd_transport(take(sp.a)), "localhost"), sink_spa));
   co_await wait_readable(sp.b);  // the ClientHello went out: now it waits to read
   co_await aio::sleep(1ms);
   EXPECT_FALSE(c.done());
@@ -133,7 +140,8 @@ AIO_TEST(tls_handshake_fault, cancel_while_sending_the_client_hello) {
   while (::send(sp.a, fill.data(), fill.size(), MSG_DONTWAIT) > 0) {
   }
   std::unique_ptr<aio::transport> sink_spa;
-  auto c = aio::create_task(into(client_context().wrap_client(aio::make_fd_transport(take(sp.a)), "localhost"), sink_spa));
+  auto c = aio::create_task(into(
+      client_context().wrap_client(aio::make_fd_transport(take(sp.a)), "localhost"), sink_spa));
   co_await aio::sleep(5ms);
   EXPECT_FALSE(c.done());
   c.cancel();
@@ -144,12 +152,15 @@ AIO_TEST(tls_handshake_fault, cancel_while_sending_the_client_hello) {
 AIO_TEST(tls_handshake_fault, cancel_server_waiting_for_the_client_finished) {
   aio::test::socket_pair sp;
   std::unique_ptr<aio::transport> sink_spb;
-  auto s = aio::create_task(into(server_context().wrap_server(aio::make_fd_transport(take(sp.b))), sink_spb));
+  auto s = aio::create_task(
+      into(server_context().wrap_server(aio::make_fd_transport(take(sp.b))), sink_spb));
   // Play the client by hand: send a real ClientHello (from a client handshake
   // we let run only until it waits for the server), never answer.
   aio::test::socket_pair relay;
   std::unique_ptr<aio::transport> sink_relaya;
-  auto c = aio::create_task(into(client_context().wrap_client(aio::make_fd_transport(take(relay.a)), "localhost"), sink_relaya));
+  auto c = aio::create_task(
+      into(client_context().wrap_client(aio::make_fd_transport(take(relay.a)), "localhost"),
+           sink_relaya));
   co_await wait_readable(relay.b);
   char hello[4096];
   ssize_t n = ::recv(relay.b, hello, sizeof hello, 0);
@@ -167,9 +178,10 @@ AIO_TEST(tls_handshake_fault, cancel_server_waiting_for_the_client_finished) {
 
 AIO_TEST(tls_handshake_fault, timeout_around_a_silent_server) {
   aio::test::socket_pair sp;
-  EXPECT_THROW(co_await aio::wait_for(client_context().wrap_client(aio::make_fd_transport(take(sp.a)), "localhost"),
-                                      20ms),
-               aio::timeout_error);
+  EXPECT_THROW(
+      co_await aio::wait_for(
+          client_context().wrap_client(aio::make_fd_transport(take(sp.a)), "localhost"), 20ms),
+      aio::timeout_error);
   co_await wait_readable(sp.b);
   EXPECT_TRUE(peer_closed(sp.b));
 }

@@ -58,8 +58,10 @@ AIO_TEST(tls_handshake, no_common_version_fails_on_both_sides) {
   auto out = co_await try_handshake(client, server);
   EXPECT_EQ(code(out.client), tls::errc::handshake_failed);
   EXPECT_EQ(code(out.server), tls::errc::handshake_failed);
-  EXPECT_NE(message(out.client).find("TLS handshake with localhost failed: "), std::string::npos) << message(out.client);
-  EXPECT_NE(message(out.server).find("TLS handshake with client "), std::string::npos) << message(out.server);
+  EXPECT_NE(message(out.client).find("TLS handshake with localhost failed: "), std::string::npos)
+      << message(out.client);
+  EXPECT_NE(message(out.server).find("TLS handshake with client "), std::string::npos)
+      << message(out.server);
 }
 
 AIO_TEST(tls_handshake, ciphers_restrict_tls12) {
@@ -97,13 +99,15 @@ AIO_TEST(tls_handshake, ip_address_is_verified_against_the_certificate_without_s
   auto v6 = co_await connect_pair(client_context(), server_context(), "::1");
   EXPECT_TRUE(v6.client != nullptr);
   auto out = co_await try_handshake(client_context(), server_context(), "127.0.0.2");
-  EXPECT_EQ(message(out.client), "TLS handshake with 127.0.0.2 failed: certificate verify failed: IP address mismatch");
+  EXPECT_EQ(message(out.client),
+            "TLS handshake with 127.0.0.2 failed: certificate verify failed: IP address mismatch");
 }
 
 AIO_TEST(tls_handshake, wrong_hostname_names_the_host_and_the_reason) {
   auto out = co_await try_handshake(client_context(), server_context(), "example.com");
   CO_ASSERT_TRUE(out.client != nullptr);
-  EXPECT_EQ(message(out.client), "TLS handshake with example.com failed: certificate verify failed: hostname mismatch");
+  EXPECT_EQ(message(out.client),
+            "TLS handshake with example.com failed: certificate verify failed: hostname mismatch");
   EXPECT_EQ(code(out.client), tls::errc::certificate_verify_failed);
   try {
     std::rethrow_exception(out.client);
@@ -117,23 +121,29 @@ AIO_TEST(tls_handshake, wrong_hostname_names_the_host_and_the_reason) {
 }
 
 AIO_TEST(tls_handshake, expired_certificate_fails) {
-  auto out = co_await try_handshake(client_context(),
-                                    tls::context::server(certs().expired_cert, certs().expired_key));
-  EXPECT_EQ(message(out.client), "TLS handshake with localhost failed: certificate verify failed: certificate has expired");
+  auto out = co_await try_handshake(
+      client_context(), tls::context::server(certs().expired_cert, certs().expired_key));
+  EXPECT_EQ(
+      message(out.client),
+      "TLS handshake with localhost failed: certificate verify failed: certificate has expired");
   EXPECT_EQ(code(out.client), tls::errc::certificate_verify_failed);
 }
 
 AIO_TEST(tls_handshake, self_signed_certificate_fails) {
-  auto out = co_await try_handshake(client_context(),
-                                    tls::context::server(certs().self_signed_cert, certs().self_signed_key));
-  EXPECT_EQ(message(out.client), "TLS handshake with localhost failed: certificate verify failed: self-signed certificate");
+  auto out = co_await try_handshake(
+      client_context(), tls::context::server(certs().self_signed_cert, certs().self_signed_key));
+  EXPECT_EQ(
+      message(out.client),
+      "TLS handshake with localhost failed: certificate verify failed: self-signed certificate");
 }
 
 AIO_TEST(tls_handshake, default_context_trusts_the_system_store_not_the_test_ca) {
   auto out = co_await try_handshake(tls::create_default_context(), server_context());
   EXPECT_EQ(message(out.client),
-            "TLS handshake with localhost failed: certificate verify failed: unable to get local issuer certificate");
-  auto with_ca = tls::create_default_context(tls::purpose::server_auth, {.cafile = certs().ca_file});
+            "TLS handshake with localhost failed: certificate verify failed: unable to get local "
+            "issuer certificate");
+  auto with_ca =
+      tls::create_default_context(tls::purpose::server_auth, {.cafile = certs().ca_file});
   EXPECT_TRUE(with_ca.check_hostname());
   EXPECT_EQ(with_ca.verify_mode(), tls::verify_mode::required);
   auto p = co_await connect_pair(with_ca, server_context());
@@ -144,8 +154,9 @@ AIO_TEST(tls_handshake, verification_off_accepts_any_certificate) {
   auto client = tls::context::client();
   client.set_check_hostname(false);
   client.set_verify_mode(tls::verify_mode::none);
-  auto p = co_await connect_pair(client, tls::context::server(certs().self_signed_cert, certs().self_signed_key),
-                                 "example.com");
+  auto p = co_await connect_pair(
+      client, tls::context::server(certs().self_signed_cert, certs().self_signed_key),
+      "example.com");
   EXPECT_TRUE(p.client->extra_info("peercert").has_value());
 }
 
@@ -154,23 +165,29 @@ AIO_TEST(tls_handshake, check_hostname_off_still_verifies_the_chain) {
   client.set_check_hostname(false);
   auto p = co_await connect_pair(client, server_context(), "example.com");
   EXPECT_TRUE(p.client != nullptr);
-  auto out = co_await try_handshake(client, tls::context::server(certs().self_signed_cert, certs().self_signed_key));
+  auto out = co_await try_handshake(
+      client, tls::context::server(certs().self_signed_cert, certs().self_signed_key));
   EXPECT_EQ(code(out.client), tls::errc::certificate_verify_failed);
   // And with no hostname at all, the peer is named by its address.
-  auto anon = co_await try_handshake(client, tls::context::server(certs().expired_cert, certs().expired_key), "");
-  EXPECT_NE(message(anon.client).find("certificate has expired"), std::string::npos) << message(anon.client);
+  auto anon = co_await try_handshake(
+      client, tls::context::server(certs().expired_cert, certs().expired_key), "");
+  EXPECT_NE(message(anon.client).find("certificate has expired"), std::string::npos)
+      << message(anon.client);
 }
 
 AIO_TEST(tls_handshake, misuse_is_invalid_argument_and_closes_the_socket) {
   aio::test::socket_pair sp;
-  EXPECT_THROW(co_await client_context().wrap_client(aio::make_fd_transport(take(sp.a)), ""), std::invalid_argument);
+  EXPECT_THROW(co_await client_context().wrap_client(aio::make_fd_transport(take(sp.a)), ""),
+               std::invalid_argument);
   EXPECT_TRUE(peer_closed(sp.b));
   aio::test::socket_pair sp2;
-  EXPECT_THROW(co_await server_context().wrap_client(aio::make_fd_transport(take(sp2.a)), "localhost"),
-               std::invalid_argument);
+  EXPECT_THROW(
+      co_await server_context().wrap_client(aio::make_fd_transport(take(sp2.a)), "localhost"),
+      std::invalid_argument);
   EXPECT_TRUE(peer_closed(sp2.b));
   aio::test::socket_pair sp3;
-  EXPECT_THROW(co_await client_context().wrap_server(aio::make_fd_transport(take(sp3.a))), std::invalid_argument);
+  EXPECT_THROW(co_await client_context().wrap_server(aio::make_fd_transport(take(sp3.a))),
+               std::invalid_argument);
   EXPECT_TRUE(peer_closed(sp3.b));
 }
 
@@ -193,7 +210,8 @@ AIO_TEST(tls_handshake, client_certificate_required_and_presented) {
   auto client = client_context();
   client.load_cert_chain(certs().client_cert, certs().client_key);
   auto [c, s] = co_await connect_pair(client, server);
-  EXPECT_NE(s->extra_info("peercert_subject").value_or("").find("CN=aiocpp test client"), std::string::npos);
+  EXPECT_NE(s->extra_info("peercert_subject").value_or("").find("CN=aiocpp test client"),
+            std::string::npos);
   co_await write_all(*c, "authenticated");
   EXPECT_EQ(co_await read_exactly(*s, 13), "authenticated");
 }
@@ -206,14 +224,17 @@ AIO_TEST(tls_handshake, client_certificate_missing_tls13_fails_at_the_first_read
   // TLS 1.3: the client is done before the server has looked at its (absent) certificate.
   CO_ASSERT_TRUE(out.client_transport != nullptr);
   EXPECT_EQ(code(out.server), tls::errc::handshake_failed);
-  EXPECT_NE(message(out.server).find("peer did not return a certificate"), std::string::npos) << message(out.server);
+  EXPECT_NE(message(out.server).find("peer did not return a certificate"), std::string::npos)
+      << message(out.server);
   std::byte buf[16];
   try {
     co_await out.client_transport->read_some(buf);
     ADD_FAILURE() << "read succeeded";
   } catch (const tls::error& e) {
     EXPECT_EQ(e.code(), tls::errc::protocol_error);
-    EXPECT_EQ(std::string(e.what()), "TLS read from localhost failed: tlsv13 alert certificate required (SSL alert number 116)");
+    EXPECT_EQ(
+        std::string(e.what()),
+        "TLS read from localhost failed: tlsv13 alert certificate required (SSL alert number 116)");
   }
   EXPECT_THROW(co_await out.client_transport->read_some(buf), tls::error);  // stays failed
   EXPECT_THROW(co_await out.client_transport->write_some(bytes("x")), tls::error);
@@ -226,7 +247,8 @@ AIO_TEST(tls_handshake, client_certificate_missing_tls12_fails_the_handshake) {
   server.set_maximum_version(tls::version::tls1_2);
   auto out = co_await try_handshake(client_context(), server);
   EXPECT_EQ(code(out.client), tls::errc::handshake_failed);
-  EXPECT_NE(message(out.client).find("alert handshake failure"), std::string::npos) << message(out.client);
+  EXPECT_NE(message(out.client).find("alert handshake failure"), std::string::npos)
+      << message(out.client);
 }
 
 AIO_TEST(tls_handshake, client_certificate_optional_may_be_absent) {
@@ -247,7 +269,8 @@ AIO_TEST(tls_handshake, untrusted_client_certificate_is_refused) {
   client.load_cert_chain(certs().client_cert, certs().client_key);
   auto out = co_await try_handshake(client, server);
   EXPECT_EQ(code(out.server), tls::errc::certificate_verify_failed);
-  EXPECT_NE(message(out.server).find("TLS handshake with client "), std::string::npos) << message(out.server);
+  EXPECT_NE(message(out.server).find("TLS handshake with client "), std::string::npos)
+      << message(out.server);
   EXPECT_NE(message(out.client).find("alert unknown ca"), std::string::npos) << message(out.client);
 }
 

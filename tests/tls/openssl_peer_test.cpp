@@ -19,14 +19,16 @@ struct s_server {
 
   explicit s_server(std::vector<std::string> extra)
       : child([&] {
-          std::string cmd = "exec /usr/bin/openssl s_server -accept 127.0.0.1:0 -cert " + certs().server_cert +
-                            " -key " + certs().server_key + " -naccept 1 -rev";
+          std::string cmd = "exec /usr/bin/openssl s_server -accept 127.0.0.1:0 -cert " +
+                            certs().server_cert + " -key " + certs().server_key +
+                            " -naccept 1 -rev";
           for (const auto& a : extra) cmd += " " + a;
           return std::vector<std::string>{"/bin/sh", "-c", cmd + " 2>/dev/null"};
         }()) {
     for (int i = 0; i < 10 && port == 0; ++i) {
       std::string line = child.read_line();  // "ACCEPT 127.0.0.1:40123" once it listens
-      if (line.rfind("ACCEPT ", 0) == 0) port = static_cast<unsigned short>(std::stoi(line.substr(line.rfind(':') + 1)));
+      if (line.rfind("ACCEPT ", 0) == 0)
+        port = static_cast<unsigned short>(std::stoi(line.substr(line.rfind(':') + 1)));
       if (line.empty()) break;
     }
   }
@@ -44,14 +46,17 @@ aio::task<std::unique_ptr<aio::transport>> connect_tcp(unsigned short port) {
 }
 
 // Runs `openssl s_client` through the shell, with `input` on its stdin.
-aio::test::child_process s_client(unsigned short port, const std::string& input, const std::string& extra) {
+aio::test::child_process s_client(unsigned short port, const std::string& input,
+                                  const std::string& extra) {
   std::string cmd = "printf '" + input + "' | exec /usr/bin/openssl s_client -connect 127.0.0.1:" +
-                    std::to_string(port) + " -servername localhost -verify_hostname localhost -CAfile " +
-                    certs().ca_file + " -verify_return_error -quiet " + extra + " 2>/dev/null";
+                    std::to_string(port) +
+                    " -servername localhost -verify_hostname localhost -CAfile " + certs().ca_file +
+                    " -verify_return_error -quiet " + extra + " 2>/dev/null";
   return aio::test::child_process({"/bin/sh", "-c", cmd});
 }
 
-aio::task<std::unique_ptr<aio::transport>> accept_tls(const aio::test::tcp_listener& l, tls::context ctx) {
+aio::task<std::unique_ptr<aio::transport>> accept_tls(const aio::test::tcp_listener& l,
+                                                      tls::context ctx) {
   aio::accepted a = co_await aio::sock_accept(l.fd);
   co_return co_await ctx.wrap_server(aio::make_fd_transport(a.fd));
 }
@@ -78,7 +83,7 @@ AIO_TEST(tls_openssl_peer, client_against_s_server) {
   co_await write_all(*t, "hello aiocpp\n");
   EXPECT_EQ(co_await read_line(*t), "ppcoia olleh\n");
   co_await write_all(*t, "CLOSE\n");  // s_server -rev's word for "hang up"
-  co_await read_all(*t);               // and it does: end of stream
+  co_await read_all(*t);              // and it does: end of stream
 }
 
 AIO_TEST(tls_openssl_peer, client_tls12_and_alpn_with_s_server) {
@@ -111,7 +116,8 @@ AIO_TEST(tls_openssl_peer, missing_client_certificate_refused_by_s_server) {
     ADD_FAILURE() << "handshake succeeded";
   } catch (const tls::error& e) {
     EXPECT_EQ(e.code(), tls::errc::handshake_failed);
-    EXPECT_EQ(std::string(e.what()).rfind("TLS handshake with localhost failed: ", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("TLS handshake with localhost failed: ", 0), 0u)
+        << e.what();
   }
 }
 
@@ -122,7 +128,9 @@ AIO_TEST(tls_openssl_peer, wrong_name_from_s_server) {
     co_await client_context().wrap_client(co_await connect_tcp(srv.port), "example.com");
     ADD_FAILURE() << "handshake succeeded";
   } catch (const tls::error& e) {
-    EXPECT_EQ(std::string(e.what()), "TLS handshake with example.com failed: certificate verify failed: hostname mismatch");
+    EXPECT_EQ(
+        std::string(e.what()),
+        "TLS handshake with example.com failed: certificate verify failed: hostname mismatch");
   }
 }
 
@@ -146,12 +154,14 @@ AIO_TEST(tls_openssl_peer, server_tls12_alpn_and_client_certificate_with_s_clien
   ctx.load_verify_locations({.cafile = certs().ca_file});
   ctx.set_verify_mode(tls::verify_mode::required);
   ctx.set_alpn_protocols({"h2"});
-  auto client = s_client(port, "twelve\\n",
-                         "-tls1_2 -alpn h2 -cert " + certs().client_cert + " -key " + certs().client_key);
+  auto client =
+      s_client(port, "twelve\\n",
+               "-tls1_2 -alpn h2 -cert " + certs().client_cert + " -key " + certs().client_key);
   auto t = co_await accept_tls(l, ctx);
   EXPECT_EQ(t->extra_info("version"), "TLSv1.2");
   EXPECT_EQ(t->extra_info("alpn_protocol"), "h2");
-  EXPECT_NE(t->extra_info("peercert_subject").value_or("").find("CN=aiocpp test client"), std::string::npos);
+  EXPECT_NE(t->extra_info("peercert_subject").value_or("").find("CN=aiocpp test client"),
+            std::string::npos);
   EXPECT_EQ(co_await read_line(*t), "twelve\n");
   co_await write_all(*t, "ok\n");
   t->close();  // close() alone still says close_notify

@@ -17,7 +17,9 @@ aio::task<tls_pair> talk(tls::context client, tls::context server) {
   co_return p;
 }
 
-std::string reused(const tls_pair& p) { return p.client->extra_info("session_reused").value_or("?"); }
+std::string reused(const tls_pair& p) {
+  return p.client->extra_info("session_reused").value_or("?");
+}
 
 }  // namespace
 

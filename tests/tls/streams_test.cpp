@@ -93,7 +93,8 @@ AIO_TEST_SUITE(tls_streams);
 AIO_TEST(tls_streams, many_clients_of_a_tls_server) {
   auto srv = co_await tls_server(&line_echo);
   std::vector<aio::task_handle<std::string>> clients;
-  for (int i = 0; i < 40; ++i) clients.push_back(aio::create_task(one_line_exchange(port_of(srv), i)));
+  for (int i = 0; i < 40; ++i)
+    clients.push_back(aio::create_task(one_line_exchange(port_of(srv), i)));
   for (auto& c : clients) EXPECT_EQ(co_await c, "");
   srv.close();
   co_await srv.wait_closed();
@@ -160,7 +161,8 @@ AIO_TEST(tls_streams, sendfile_goes_through_tls) {
 AIO_TEST(tls_streams, closing_the_writer_sends_close_notify) {
   aio::test::socket_pair sp;
   tls_pair p;
-  auto st = aio::create_task(into(server_context().wrap_server(aio::make_fd_transport(take(sp.b)), ""), p.server));
+  auto st = aio::create_task(
+      into(server_context().wrap_server(aio::make_fd_transport(take(sp.b)), ""), p.server));
   p.client = co_await client_context().wrap_client(aio::make_fd_transport(take(sp.a)), "localhost");
   co_await st;
   auto* server_ssl = static_cast<SSL*>(p.server->native_handle("ssl_object"));
@@ -189,7 +191,9 @@ AIO_TEST(tls_streams, a_failed_handshake_never_reaches_the_handler) {
     co_await aio::open_connection("127.0.0.1", port_of(srv), o);
     ADD_FAILURE() << "connected";
   } catch (const tls::error& e) {
-    EXPECT_EQ(std::string(e.what()), "TLS handshake with example.com failed: certificate verify failed: hostname mismatch");
+    EXPECT_EQ(
+        std::string(e.what()),
+        "TLS handshake with example.com failed: certificate verify failed: hostname mismatch");
   }
   EXPECT_EQ(co_await one_line_exchange(port_of(srv), 1), "");  // the server goes on
   EXPECT_EQ(handled, 1);
@@ -231,7 +235,8 @@ async def main(cert, key):
         await srv.serve_forever()
 asyncio.run(main(sys.argv[1], sys.argv[2]))
 )";
-  aio::test::child_process py({"/usr/bin/python3", "-c", script, certs().server_cert, certs().server_key});
+  aio::test::child_process py(
+      {"/usr/bin/python3", "-c", script, certs().server_cert, certs().server_key});
   std::string port_line = py.read_line();
   CO_ASSERT_TRUE(!port_line.empty());
   auto ctx = client_context();
@@ -239,7 +244,8 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
   aio::connect_options o;
   o.ssl = ctx;
   o.server_hostname = "localhost";
-  auto [r, w] = co_await aio::open_connection("127.0.0.1", static_cast<unsigned short>(std::stoi(port_line)), o);
+  auto [r, w] = co_await aio::open_connection("127.0.0.1",
+                                              static_cast<unsigned short>(std::stoi(port_line)), o);
   EXPECT_EQ(w.get_extra_info("alpn_protocol"), "http/1.1");
   co_await w.write("hello python\n");
   EXPECT_EQ(co_await r.readline(), "HELLO PYTHON http/1.1\n");

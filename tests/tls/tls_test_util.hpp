@@ -20,7 +20,9 @@
 
 namespace tls_test {
 
-inline std::span<const std::byte> bytes(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
+inline std::span<const std::byte> bytes(std::string_view s) {
+  return std::as_bytes(std::span(s.data(), s.size()));
+}
 
 /// Hands over one end of a socketpair (the pair no longer owns it).
 inline int take(int& fd) { return std::exchange(fd, -1); }
@@ -41,7 +43,8 @@ inline aio::tls::context client_context() {
 
 /// Awaits `t` (a handshake) into `out`: a task whose result is movable only
 /// cannot be awaited through a task_handle, which copies results.
-inline aio::task<> into(aio::task<std::unique_ptr<aio::transport>> t, std::unique_ptr<aio::transport>& out) {
+inline aio::task<> into(aio::task<std::unique_ptr<aio::transport>> t,
+                        std::unique_ptr<aio::transport>& out) {
   out = co_await std::move(t);
 }
 
@@ -72,11 +75,13 @@ struct handshake_outcome {
 };
 
 /// Runs both handshakes to their end, catching what each throws.
-inline aio::task<handshake_outcome> try_handshake(aio::tls::context client, aio::tls::context server,
+inline aio::task<handshake_outcome> try_handshake(aio::tls::context client,
+                                                  aio::tls::context server,
                                                   std::string host = "localhost") {
   aio::test::socket_pair sp;
   handshake_outcome out;
-  auto s = aio::create_task(into(server.wrap_server(aio::make_fd_transport(take(sp.b))), out.server_transport));
+  auto s = aio::create_task(
+      into(server.wrap_server(aio::make_fd_transport(take(sp.b))), out.server_transport));
   try {
     out.client_transport = co_await client.wrap_client(aio::make_fd_transport(take(sp.a)), host);
   } catch (const std::exception&) {

@@ -26,7 +26,9 @@ aio::tls::context server_tls12() {
   return s;
 }
 
-aio::task<std::string> read_n(aio::transport& t, std::size_t n) { co_return co_await read_exactly(t, n); }
+aio::task<std::string> read_n(aio::transport& t, std::size_t n) {
+  co_return co_await read_exactly(t, n);
+}
 
 aio::task<> send(aio::transport& t, const std::string& s) { co_await write_all(t, s); }
 
@@ -116,7 +118,8 @@ AIO_TEST(tls_transport, write_eof_sends_close_notify_and_reading_goes_on) {
   co_await p.client->write_eof();
   EXPECT_EQ(co_await read_all(*p.server), "request");  // close_notify: end of stream
   auto* ssl = static_cast<SSL*>(p.server->native_handle("ssl_object"));
-  EXPECT_TRUE(SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN);  // a real close_notify, not a bare FIN
+  EXPECT_TRUE(SSL_get_shutdown(ssl) &
+              SSL_RECEIVED_SHUTDOWN);  // a real close_notify, not a bare FIN
   // TLS 1.3 half-close: the other direction still works.
   co_await write_all(*p.server, "response");
   co_await p.server->write_eof();
@@ -189,9 +192,10 @@ AIO_TEST(tls_transport, close_fails_a_write_blocked_on_a_full_socket) {
 AIO_TEST(tls_transport, cancelled_read_loses_nothing) {
   auto p = co_await connect_pair(client_context(), server_context());
   std::byte buf[64];
-  auto reader = aio::create_task([](aio::transport& t, std::span<std::byte> b) -> aio::task<std::size_t> {
-    co_return co_await t.read_some(b);
-  }(*p.client, buf));
+  auto reader =
+      aio::create_task([](aio::transport& t, std::span<std::byte> b) -> aio::task<std::size_t> {
+        co_return co_await t.read_some(b);
+      }(*p.client, buf));
   co_await aio::sleep(2ms);
   reader.cancel();
   EXPECT_THROW(co_await reader, aio::cancelled_error);
@@ -206,7 +210,8 @@ AIO_TEST(tls_transport, cancelled_read_holding_half_a_record_keeps_it) {
   auto up = aio::create_task(relay(c.b, s.a));
   auto down = aio::create_task(relay(s.a, c.b));
   tls_pair p;
-  auto st = aio::create_task(into(server_context().wrap_server(aio::make_fd_transport(take(s.b)), ""), p.server));
+  auto st = aio::create_task(
+      into(server_context().wrap_server(aio::make_fd_transport(take(s.b)), ""), p.server));
   p.client = co_await client_context().wrap_client(aio::make_fd_transport(take(c.a)), "localhost");
   co_await st;
   co_await write_all(*p.server, "warm-up");
@@ -218,7 +223,10 @@ AIO_TEST(tls_transport, cancelled_read_holding_half_a_record_keeps_it) {
   while (record.size() < 5 + 11 + 17) {  // header, data, content type and tag
     char buf[256];
     ssize_t n = ::recv(s.a, buf, sizeof buf, 0);
-    if (n > 0) record.append(buf, static_cast<std::size_t>(n)); else co_await aio::sleep(1ms);
+    if (n > 0)
+      record.append(buf, static_cast<std::size_t>(n));
+    else
+      co_await aio::sleep(1ms);
   }
   ::send(c.b, record.data(), record.size() / 2, 0);
   auto reader = aio::create_task(read_n(*p.client, 11));
@@ -235,9 +243,10 @@ AIO_TEST(tls_transport, cancelled_writer_sent_exactly_what_it_reported) {
   auto p = co_await connect_pair(client_context(), server_context());
   std::size_t reported = 0;
   std::string chunk = pattern(256 * 1024, 5);
-  auto writer = aio::create_task([](aio::transport& t, const std::string& c, std::size_t& sent) -> aio::task<> {
-    for (;;) sent += co_await t.write_some(bytes(c).subspan(sent % c.size()));
-  }(*p.client, chunk, reported));
+  auto writer = aio::create_task(
+      [](aio::transport& t, const std::string& c, std::size_t& sent) -> aio::task<> {
+        for (;;) sent += co_await t.write_some(bytes(c).subspan(sent % c.size()));
+      }(*p.client, chunk, reported));
   co_await aio::sleep(5ms);  // the socket is full: the writer is blocked
   writer.cancel();
   EXPECT_THROW(co_await writer, aio::cancelled_error);
@@ -304,7 +313,7 @@ AIO_TEST(tls_transport, key_update_is_answered_by_a_reader_tls13) {
   auto p = co_await connect_pair(client_context(), server_context());
   auto* sssl = static_cast<SSL*>(p.server->native_handle("ssl_object"));
   CO_ASSERT_EQ(SSL_key_update(sssl, SSL_KEY_UPDATE_REQUESTED), 1);
-  co_await write_all(*p.server, "rekeyed");  // carries the KeyUpdate first
+  co_await write_all(*p.server, "rekeyed");                   // carries the KeyUpdate first
   EXPECT_EQ(co_await read_exactly(*p.client, 7), "rekeyed");  // the client answers with its own
   co_await write_all(*p.client, "ack");
   EXPECT_EQ(co_await read_exactly(*p.server, 3), "ack");

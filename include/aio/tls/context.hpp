@@ -159,7 +159,8 @@ class context final : public secure_layer {
                                                std::string leftover = {}) const override;
 
   /// What open_connection, start_server and start_tls take.
-  operator std::shared_ptr<const secure_layer>() const noexcept;  // NOLINT: a context is a secure layer
+  operator std::shared_ptr<const secure_layer>()
+      const noexcept;  // NOLINT: a context is a secure layer
   /// The same, named.
   std::shared_ptr<const secure_layer> layer() const noexcept;
 

@@ -38,7 +38,9 @@ enum class errc {
 const std::error_category& category() noexcept;
 
 /// Makes a std::error_code in the tls category.
-inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), category()};
+}
 
 /// A TLS failure. Like `ssl.SSLError` (and its subclasses, told apart by
 /// code()). Catch it as std::system_error to treat it like any I/O error.
