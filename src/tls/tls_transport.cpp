@@ -275,9 +275,10 @@ task<std::size_t> tls_transport::read_some(std::span<std::byte> buf) {
     std::size_t got = 0;
     switch (decrypt(buf, got)) {
       case read_result::data:
-        // Bytes OpenSSL produced while reading (a key update answer…) go out
-        // now; the plaintext is ours whatever happens to them.
-        if (output_pending()) {
+        // Handshake messages OpenSSL wrote while reading (a renegotiation)
+        // go out now: the peer waits for them. The plaintext is ours
+        // whatever happens to them.
+        if (output_pending() && SSL_in_init(ssl_.get())) {
           try {
             co_await flush_quietly();
           } catch (const cancelled_error&) {
@@ -294,7 +295,11 @@ task<std::size_t> tls_transport::read_some(std::span<std::byte> buf) {
         break;
     }
     // Nothing consumed yet that is not kept in OpenSSL: cancel-safe below.
-    co_await flush_quietly();
+    // Only a handshake in progress makes the peer wait for our bytes; other
+    // pending bytes (a writer's leftovers, a key update answer, which TLS 1.3
+    // wants sent before our next data) go with the next write, so a reader
+    // never waits for a full socket while the peer waits for it to read.
+    if (SSL_in_init(ssl_.get())) co_await flush_quietly();
     co_await fill_input();
   }
 }
