@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Client session resumption: tickets kept per server, each used once,
 // forgotten when the context changes, a refused ticket is a full handshake.
+#include <thread>
+#include <vector>
+
 #include "tls_test_util.hpp"
 
 using namespace tls_test;
@@ -108,4 +111,30 @@ TEST(tls_session_cache, server_contexts_do_not_resume_as_clients) {
   EXPECT_FALSE(s.session_resumption());
   s.set_session_resumption(true);
   EXPECT_FALSE(s.session_resumption());
+}
+
+namespace {
+
+aio::task<> many_talks(tls::context client, tls::context server, int n, int& resumed) {
+  for (int i = 0; i < n; ++i) {
+    auto p = co_await talk(client, server);
+    if (reused(p) == "true") ++resumed;
+  }
+}
+
+}  // namespace
+
+TEST(tls_session_cache, one_context_shared_by_loops_on_several_threads) {
+  auto client = client_context();
+  auto server = server_context();
+  constexpr int threads = 4, each = 10;
+  std::vector<int> resumed(threads, 0);
+  std::vector<std::thread> loops;
+  for (int i = 0; i < threads; ++i)
+    loops.emplace_back([&, i] { aio::run(many_talks(client, server, each, resumed[i])); });
+  for (auto& t : loops) t.join();
+  int total = 0;
+  for (int r : resumed) total += r;
+  // Every thread's first connection may be full; the rest find tickets.
+  EXPECT_GE(total, threads * (each - 1) - threads);
 }

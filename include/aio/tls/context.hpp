@@ -18,9 +18,10 @@
 //
 // A context is a cheap handle (a shared_ptr inside): copies share one
 // configuration, as Python objects are shared by reference. Configure it
-// before use; changes apply to connections made afterwards. Loop thread (or
-// any one thread at a time): not thread-safe. OpenSSL stays out of this
-// header; native_handle() reaches the SSL_CTX.
+// from one thread, before use (changes apply to connections made
+// afterwards); once configured, connections on any number of loops and
+// threads may use it at once (a server with a loop per thread shares one).
+// OpenSSL stays out of this header; native_handle() reaches the SSL_CTX.
 
 #include <memory>
 #include <optional>
