@@ -333,7 +333,10 @@ task<std::size_t> tls_transport::write_some(std::span<const std::byte> buf) {
     if (e == SSL_ERROR_WANT_READ) {
       // SSL_write started a renegotiation (or found one): see the loop's top.
       co_await flush();
-      if (!SSL_in_init(ssl_.get())) co_await fill_input();
+      if (!SSL_in_init(ssl_.get())) {
+        if (in_eof_) throw_epipe("the peer closed the TLS connection");
+        co_await fill_input();
+      }
       continue;
     }
     if (e == SSL_ERROR_ZERO_RETURN) {
