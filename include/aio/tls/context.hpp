@@ -53,6 +53,10 @@ enum class version { tls1_2, tls1_3 };
 /// What load_verify_locations takes, like its keyword arguments: a CA file
 /// (PEM), a directory of hashed CA files (c_rehash), or CA certificates in
 /// memory (PEM text, or DER when it holds no "-----BEGIN").
+/// `ctx.load_verify_locations({.cafile = "ca.pem"})`: an aggregate for
+/// Python's keyword style. Write such a braced argument in a statement of
+/// its own, never inside a co_await expression (GCC 12 destroys an aggregate
+/// temporary there twice).
 struct verify_locations {
   std::string cafile;
   std::string capath;
@@ -119,9 +123,11 @@ class context final : public secure_layer {
   void set_check_hostname(bool on);
   /// Like reading `SSLContext.check_hostname`.
   bool check_hostname() const noexcept;
-  /// Like `SSLContext.minimum_version = …` (default tls1_2).
+  /// Like `SSLContext.minimum_version = …` (default tls1_2). Throws
+  /// tls::error (invalid_configuration) if OpenSSL refuses.
   void set_minimum_version(version v);
   /// Like `SSLContext.maximum_version = …` (default: the newest, tls1_3).
+  /// Throws as set_minimum_version.
   void set_maximum_version(version v);
   /// Like `SSLContext.set_ciphers(…)`: OpenSSL's cipher list for TLS 1.2
   /// (TLS 1.3's suites are set with set_ciphersuites). Throws tls::error
