@@ -18,23 +18,8 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PYTHON = "/usr/bin/python3"  # Debian's: it has python3-uvloop
+from report import HERE, PYTHON, run_json  # one way to run a benchmark process, shared with core/exec
 GIB = 1 << 30
-
-
-def run_json(cmd, timeout=600):
-    t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        raise RuntimeError(f"{' '.join(cmd)} printed no result:\n{proc.stdout}\n{proc.stderr}")
-    result = json.loads(lines[-1])
-    print(f"  {os.path.basename(cmd[0])} {' '.join(cmd[1:3])}: {result['value']:.6g} {result['unit']} "
-          f"({time.monotonic() - t0:.1f} s)", file=sys.stderr, flush=True)
-    return result
 
 
 def run_limit(exe, args):
@@ -134,12 +119,12 @@ def main():
             size = quick if args.quick else full
             print(f"{key_name}:", file=sys.stderr, flush=True)
             extra = ["--cert", cert, "--key", key] if key_name.startswith("tls_") else []
-            runs = sorted((run_json([args.net_bench, key_name, flag, str(size), *extra]) for _ in range(3)),
+            runs = sorted((run_json([args.net_bench, key_name, flag, str(size), *extra], 600) for _ in range(3)),
                           key=lambda r: r["value"])
             values = {"aiocpp": runs[1]["value"]}
             for loop in ("asyncio", "uvloop"):
                 values[loop] = run_json([PYTHON, os.path.join(HERE, "net_bench.py"), key_name, "--loop", loop,
-                                         flag, str(size), *extra])["value"]
+                                         flag, str(size), *extra], 600)["value"]
             if key_name == "pingpong" and "pingpong" in limits:
                 values["limit"] = run_limit(limits["pingpong"], [str(size)])
             elif key_name == "echo64" and "echo64" in limits:
