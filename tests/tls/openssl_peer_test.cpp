@@ -65,7 +65,8 @@ aio::task<std::string> read_line(aio::transport& t) {
   std::string line;
   std::byte c[1];
   while (line.empty() || line.back() != '\n') {
-    if (co_await t.read_some(c) == 0) break;
+    std::size_t n = co_await t.read_some(c);
+    if (n == 0) break;
     line += static_cast<char>(c[0]);
   }
   co_return line;

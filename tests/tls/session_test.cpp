@@ -16,7 +16,8 @@ namespace {
 aio::task<tls_pair> talk(tls::context client, tls::context server) {
   auto p = co_await connect_pair(client, server);
   co_await write_all(*p.server, "hi");
-  if (co_await read_exactly(*p.client, 2) != "hi") throw std::runtime_error("no data");
+  std::string got = co_await read_exactly(*p.client, 2);
+  if (got != "hi") throw std::runtime_error("no data");
   co_return p;
 }
 
