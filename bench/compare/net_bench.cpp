@@ -5,7 +5,9 @@
 // ../shared/limits/pingpong.c does), over loopback, with streams on both sides.
 //
 //   net_bench <workload> [--seconds S] [--n N] [--cert C --key K]
-//   workloads: pingpong echo64 bulk accept tls_handshake tls_bulk
+//   workloads: pingpong echo64 bulk accept tls_handshake tls_resume tls_bulk
+//   (tls_handshake: full handshakes, as Python makes them; tls_resume: the
+//   client context's session resumption on, aiocpp's default)
 //
 // Prints one JSON object: {"workload", "value", "unit", "n", ...}.
 
@@ -274,7 +276,10 @@ int main(int argc, char** argv) try {
     if (a.cert.empty()) throw std::invalid_argument("net_bench: tls workloads need --cert and --key");
     server_ssl = aio::tls::context::server(a.cert, a.key);
     auto client = aio::tls::context::client();
-    client.load_verify_locations({.cafile = a.cert});  // verifying, as the Python side does
+    aio::tls::verify_locations ca;
+    ca.cafile = a.cert;
+    client.load_verify_locations(ca);  // verifying, as the Python side does
+    client.set_session_resumption(a.workload == "tls_resume");
     client_ssl = client;
   }
   const bool to_sink = a.workload == "bulk" || a.workload == "tls_bulk";
@@ -284,7 +289,7 @@ int main(int argc, char** argv) try {
   if (a.workload == "pingpong") r = aio::run(pingpong(server.port(), a.seconds));
   else if (a.workload == "echo64") r = aio::run(echo64(server.port(), a.seconds, a.n));
   else if (to_sink) r = aio::run(bulk(server.port(), a.n ? a.n : std::size_t{1} << 30, client_ssl));
-  else if (a.workload == "accept" || a.workload == "tls_handshake")
+  else if (a.workload == "accept" || a.workload == "tls_handshake" || a.workload == "tls_resume")
     r = aio::run(accept(server.port(), a.n ? a.n : 20000, client_ssl));
   else throw std::invalid_argument("net_bench: unknown workload " + a.workload);
   print_result(a.workload, r.value, r.unit, r.n);

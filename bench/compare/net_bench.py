@@ -215,7 +215,8 @@ def main():
             value, unit, n = asyncio.run(echo64(server.port, args.seconds, args.n))
         elif args.workload in ("bulk", "tls_bulk"):
             value, unit, n = asyncio.run(bulk(server.port, args.seconds, args.n or (1 << 30), ctx))
-        elif args.workload in ("accept", "tls_handshake"):
+        elif args.workload in ("accept", "tls_handshake", "tls_resume"):
+            # tls_resume: asyncio streams have no session reuse; full handshakes.
             value, unit, n = asyncio.run(accept(server.port, args.seconds, args.n or 20000, ctx))
         else:
             sys.exit(f"net_bench.py: unknown workload {args.workload}")

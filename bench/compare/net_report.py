@@ -81,6 +81,8 @@ WORKLOADS = [
      [("limit", 0.8), ("uvloop", 3.0), ("asyncio", None)]),
     ("tls_handshake", "TLS: connect + handshake + one round trip + close, 32 clients", "handshakes/s",
      ("--n", 4000, 1000), [("asyncio", 3.0), ("uvloop", None)]),
+    ("tls_resume", "TLS as tls_handshake, aiocpp resuming sessions (its default); Python: full handshakes",
+     "handshakes/s", ("--n", 4000, 1000), [("asyncio", None), ("uvloop", None)]),
     ("tls_bulk", "TLS: bulk transfer over one connection", "MB/s", ("--n", GIB // 2, GIB // 8),
      [("asyncio", 3.0), ("uvloop", None)]),
     ("accept", "connect + one round trip + close, 32 clients", "connections/s", ("--n", 40000, 10000),
