@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "detector.hpp"
 
+#include "aio/core/detail/wait_list.hpp"
 #include "task_walk.hpp"
 
 #include <linux/futex.h>
@@ -95,6 +96,7 @@ bool detector::park() {
       continue;
     st |= loop_progress::watched;
     if (stop_.load(std::memory_order_seq_cst)) return false;
+    if (summary_due_.load(std::memory_order_seq_cst)) return true;
     ::syscall(SYS_futex, &progress_.idle, FUTEX_WAIT_PRIVATE, st, nullptr, nullptr, 0);
     if (stop_.load(std::memory_order_seq_cst)) return false;
   }
@@ -110,6 +112,7 @@ void detector::watch() {
   unsigned repeat = 0;
   milliseconds next_report = threshold;
   while (!stop_.load(std::memory_order_relaxed)) {
+    if (summary_due_.exchange(false, std::memory_order_seq_cst)) log_due_summary();
     const std::uint32_t st = progress_.idle.load(std::memory_order_acquire);
     if (st & (loop_progress::in_poller | loop_progress::not_running)) {
       if (!park()) break;
@@ -144,7 +147,9 @@ void detector::watch() {
       next_report = threshold * (std::int64_t{1} << std::min(repeat, 30u));
     }
     std::unique_lock lock(m_);
-    cv_.wait_for(lock, period, [this] { return stop_.load(std::memory_order_relaxed); });
+    cv_.wait_for(lock, period, [this] {
+      return stop_.load(std::memory_order_relaxed) || summary_due_.load(std::memory_order_relaxed);
+    });
   }
 }
 
@@ -188,7 +193,10 @@ void detector::report(std::uint64_t steps, milliseconds blocked, unsigned repeat
     }
   }
   if (!moved_on) log(r);       // without a stack when the capture timed out
-  if (summary) log(*summary);  // the step ended while we symbolised: the loop left it to us
+  if (summary) {  // the step ended while we symbolised: the loop left it to us
+    finish_summary(*summary, summary_raw_);
+    log(*summary);
+  }
 }
 
 stall_report detector::summary_locked() {
@@ -198,36 +206,76 @@ stall_report detector::summary_locked() {
   r.duration = stall_.duration;
   r.task_name = std::move(stall_.task_name);
   r.resumed_in = std::move(stall_.resumed_in);
-  r.suspended_in = std::move(stall_.suspended_in);
   r.stack = std::move(stall_.stack);
+  summary_raw_ = stall_;  // the raw suspension point, for finish_summary
   stall_.active = false;
   return r;
 }
 
-void detector::step_ended(aio::detail::promise_base* task) noexcept {
-  try {
-    // Where the step left the task: asyncio's "coro=<main() running at x.py:5>".
-    std::string suspended_in;
-    if (task && task->done()) {
-      suspended_in = task->cancelled_ ? "(the task ended cancelled)" : "(the task finished)";
-    } else if (task) {
-      std::lock_guard symbols_lock(symbols_mutex());
-      suspended_in = coroutine_of(symbols(), task->resume_.address());
-      if (task->waiter_) suspended_in += ", waiting on " + waiting_on(symbols(), task->waiter_);
-    }
-    std::optional<stall_report> summary;
-    {
-      std::lock_guard lock(m_);
-      if (!stall_.active || stall_.ended) return;
-      stall_.suspended_in = std::move(suspended_in);
-      stall_.ended = true;
-      stall_.duration = since(stall_.since, clock::now());
-      if (stall_.described) summary = summary_locked();
-    }
-    if (summary) log(*summary);
-  } catch (...) {
-    // Out of memory while reporting: the report is lost, the loop goes on.
+// Symbolises where the step left its task, on the watchdog: symbolising on
+// the loop thread (line tables loaded on first use) would stall it again.
+void detector::finish_summary(stall_report& r, const stall& raw) {
+  if (!raw.had_task) return;
+  if (raw.task_done) {
+    r.suspended_in = raw.task_cancelled ? "(the task ended cancelled)" : "(the task finished)";
+    return;
   }
+  std::lock_guard symbols_lock(symbols_mutex());
+  if (raw.suspended_fn) r.suspended_in = describe(symbols().resolve(raw.suspended_fn, false));
+  if (!raw.suspended_what.empty())
+    r.suspended_in += ", waiting on " + raw.suspended_what;
+  else if (raw.suspended_hook)
+    r.suspended_in += ", waiting on " + waiting_on_hook(symbols().resolve(raw.suspended_hook, false).function);
+}
+
+void detector::log_due_summary() {
+  std::optional<stall_report> summary;
+  stall raw;
+  {
+    std::lock_guard lock(m_);
+    if (stall_.active && stall_.ended && stall_.described) {
+      summary = summary_locked();
+      raw = summary_raw_;
+    }
+  }
+  if (!summary) return;
+  finish_summary(*summary, raw);
+  log(*summary);
+}
+
+void detector::step_ended(aio::detail::promise_base* task) noexcept {
+  // Loop thread: only raw values here (no symbols, no logging); the
+  // watchdog writes the summary.
+  bool due = false;
+  {
+    std::lock_guard lock(m_);
+    if (!stall_.active || stall_.ended) return;
+    stall_.had_task = task != nullptr;
+    if (task && task->done()) {
+      stall_.task_done = true;
+      stall_.task_cancelled = task->cancelled_;
+    } else if (task) {
+      if (void* frame = task->resume_.address()) stall_.suspended_fn = *static_cast<std::uintptr_t*>(frame);
+      if (aio::detail::waiter* w = task->waiter_) {
+        if (w->cancel_ == &aio::detail::wait_node::cancel_and_unlink) {
+          try {
+            stall_.suspended_what = static_cast<aio::detail::wait_node*>(w)->what_;
+          } catch (...) {
+            // out of memory: the label is lost, the hook still says something
+          }
+        }
+        stall_.suspended_hook = reinterpret_cast<std::uintptr_t>(w->cancel_);
+      }
+    }
+    stall_.ended = true;
+    stall_.duration = since(stall_.since, clock::now());
+    due = stall_.described;
+  }
+  if (!due) return;  // the watchdog is still describing it and will sum it up
+  summary_due_.store(true, std::memory_order_seq_cst);
+  cv_.notify_all();
+  // A parked watchdog sleeps on the idle word: wake it to write the summary.
+  ::syscall(SYS_futex, &progress_.idle, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
 void detector::log(stall_report& r) {

@@ -47,14 +47,21 @@ class detector {
     std::chrono::milliseconds duration{0};
     std::string task_name;
     std::string resumed_in;
-    std::string suspended_in;
+    // Where the step left its task, as raw values the loop thread can take
+    // without symbolising (that is the watchdog's job, off the loop).
+    bool had_task = false, task_done = false, task_cancelled = false;
+    std::uintptr_t suspended_fn = 0;    // the suspended frame's resume function
+    std::uintptr_t suspended_hook = 0;  // its waiter's cancel hook
+    std::string suspended_what;         // a wait_list primitive's own label
     std::vector<stack_frame> stack;
   };
 
   void watch();
   bool park();  // sleeps while the loop waits in its poller; false when stopping
   void report(std::uint64_t steps, std::chrono::milliseconds blocked, unsigned repeat);
-  stall_report summary_locked();  // under m_
+  stall_report summary_locked();  // under m_; then finish_summary outside it
+  void finish_summary(stall_report& r, const stall& raw);
+  void log_due_summary();
   void log(stall_report& r);
 
   event_loop& loop_;
@@ -66,6 +73,8 @@ class detector {
   std::condition_variable cv_;
   std::atomic<bool> stop_{false};
   stall stall_;  // under m_
+  stall summary_raw_;  // under m_: what summary_locked took from stall_
+  std::atomic<bool> summary_due_{false};  // the loop ended a described stall
 
   std::mutex log_mutex_;
   std::deque<clock::time_point> recent_;  // under log_mutex_: reports of the last minute

@@ -76,6 +76,14 @@ std::string waiting_on(symbolizer& sym, aio::detail::waiter* w) {
   if (has("sleep_awaiter")) return "sleep";
   if (has("io_awaiter") || has("abandonable_io")) return io_what(*static_cast<aio::detail::io_awaiter*>(w));
   if (has("handle_wait")) return "task '" + static_cast<aio::detail::handle_wait*>(w)->target->name() + "'";
+  return waiting_on_hook(hook);
+}
+
+std::string waiting_on_hook(const std::string& hook) {
+  auto has = [&hook](const char* s) { return hook.find(s) != std::string::npos; };
+  if (has("sleep_awaiter")) return "sleep";
+  if (has("io_awaiter") || has("abandonable_io")) return "I/O";
+  if (has("handle_wait")) return "a task";
   if (has("shield")) return "shield";
   if (has("gather")) return "gather";
   if (has("as_completed")) return "as_completed";

@@ -16,6 +16,9 @@ namespace aio::debug::detail {
 std::string coroutine_of(symbolizer& sym, const void* frame);
 /// "sleep", "socket read", "lock", "queue get", "task 'x'"…
 std::string waiting_on(symbolizer& sym, aio::detail::waiter* w);
+/// What an awaiter whose cancel hook is the function `hook` waits on, from
+/// the name alone (no access to the awaiter: usable on another thread).
+std::string waiting_on_hook(const std::string& hook);
 /// The coroutines of a suspended task, outermost first: the task's own
 /// coroutine, then each task<> it awaits inline, down to the one suspended.
 /// A coroutine of another type than aio::task ends the walk.
