@@ -49,7 +49,7 @@ aio::task<> demo() {
   unsigned short port = 0;
   for (const auto& address : srv.sockets()) {
     std::printf("listening on %s\n", address.to_string().c_str());
-    port = static_cast<unsigned short>(std::stoi(address.to_string().substr(address.to_string().rfind(':') + 1)));
+    port = address.port();
   }
   co_await aio::gather(client(port, "alice"), client(port, "bob"));
 
