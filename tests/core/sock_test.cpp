@@ -196,3 +196,16 @@ AIO_TEST(sock_test, python_asyncio_echo_server_is_a_real_peer) {
   EXPECT_EQ(got, msg);
   ::close(c);
 }
+
+// A wait for either direction completes when only one of them is ready (on
+// epoll such a wait queues with the readers; writability must reach it).
+AIO_TEST(sock_test, wait_for_either_direction_completes_on_writability_alone) {
+  aio::test::socket_pair p;
+  auto either = [](int fd) -> aio::task<unsigned> {
+    unsigned events = co_await aio::detail::poll_awaiter(fd, POLLIN | POLLOUT);
+    co_return events;
+  };
+  unsigned seen = co_await aio::wait_for(either(p.a), 5s);
+  EXPECT_TRUE(seen & POLLOUT);
+  EXPECT_FALSE(seen & POLLIN);  // nothing was sent
+}

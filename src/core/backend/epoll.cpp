@@ -157,7 +157,11 @@ class epoll_backend final : public backend {
     fd_state& s = fds_[fd];
     int done = 0;
     bool err = events & (EPOLLERR | EPOLLHUP);
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI) || err) done += drain(s.readers, events);
+    // A poll for both directions waits with the readers: writability alone must reach it too.
+    const io_op* first = s.readers.head;
+    const bool out_for_reader = (events & EPOLLOUT) && first && first->kind_ == io_kind::poll &&
+                                (first->flags_ & EPOLLOUT);
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI) || err || out_for_reader) done += drain(s.readers, events);
     if (events & EPOLLOUT || err) done += drain(s.writers, events);
     arm(fd, s);
     return done;
