@@ -16,54 +16,21 @@
 
 #include "aio/net/getaddrinfo.hpp"
 #include "datagram_impl.hpp"
+#include "socket_impl.hpp"
 
 namespace aio {
 
 namespace {
 
-class owned_fd {
- public:
-  explicit owned_fd(int fd) noexcept : fd_(fd) {}
-  owned_fd(const owned_fd&) = delete;
-  ~owned_fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const noexcept { return fd_; }
-  int release() noexcept { return std::exchange(fd_, -1); }
+// The socket helpers the stream side uses too (socket_impl.hpp).
+using detail::throw_os_error;
+using unique_socket = detail::unique_fd;
 
- private:
-  int fd_;
-};
+unique_socket open_dgram(int family) { return detail::open_socket(family, SOCK_DGRAM); }
 
-[[noreturn]] void throw_errno(int err, const std::string& what) {
-  throw std::system_error(err, std::system_category(), what);
-}
+void set_flag(int fd, int name, const char* what) { detail::set_int_option(fd, SOL_SOCKET, name, 1, what); }
 
-const char* family_name(int family) {
-  switch (family) {
-    case AF_INET:
-      return "AF_INET";
-    case AF_INET6:
-      return "AF_INET6";
-    case AF_UNIX:
-      return "AF_UNIX";
-    default:
-      return "AF_UNSPEC";
-  }
-}
-
-owned_fd open_dgram(int family) {
-  int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw_errno(errno, std::string("socket(") + family_name(family) + ", SOCK_DGRAM)");
-  return owned_fd(fd);
-}
-
-void set_flag(int fd, int name, const char* what) {
-  int one = 1;
-  if (::setsockopt(fd, SOL_SOCKET, name, &one, sizeof one) != 0) throw_errno(errno, what);
-}
-
-datagram_endpoint make_endpoint(owned_fd& fd, int family) {
+datagram_endpoint make_endpoint(unique_socket& fd, int family) {
   return datagram_endpoint(std::make_shared<datagram_endpoint::state>(fd.release(), family));
 }
 
@@ -71,7 +38,7 @@ datagram_endpoint open_unix(const datagram_options& o) {
   if (o.reuse_port || o.allow_broadcast)
     throw std::invalid_argument(
         "create_datagram_endpoint: reuse_port and allow_broadcast apply to UDP only");
-  owned_fd s = open_dgram(AF_UNIX);
+  unique_socket s = open_dgram(AF_UNIX);
   if (!o.local_path.empty()) {
     sock_address a = sock_address::from_unix(o.local_path);
     // As asyncio does: a socket file left by an earlier run is replaced,
@@ -81,18 +48,18 @@ datagram_endpoint open_unix(const datagram_options& o) {
         S_ISSOCK(st.st_mode))
       ::unlink(o.local_path.c_str());
     if (::bind(s.get(), a.data(), a.size) != 0)
-      throw_errno(errno, "bind Unix datagram socket to " + o.local_path);
+      throw_os_error(errno, "bind Unix datagram socket to " + o.local_path);
   } else {
     // Autobind: the kernel picks a unique abstract name, so replies can come back.
     sockaddr_un un{};
     un.sun_family = AF_UNIX;
     if (::bind(s.get(), reinterpret_cast<sockaddr*>(&un), sizeof un.sun_family) != 0)
-      throw_errno(errno, "autobind Unix datagram socket");
+      throw_os_error(errno, "autobind Unix datagram socket");
   }
   if (!o.remote_path.empty()) {
     sock_address a = sock_address::from_unix(o.remote_path);
     if (::connect(s.get(), a.data(), a.size) != 0)
-      throw_errno(errno, "connect Unix datagram socket to " + o.remote_path);
+      throw_os_error(errno, "connect Unix datagram socket to " + o.remote_path);
   }
   return make_endpoint(s, AF_UNIX);
 }
@@ -133,7 +100,7 @@ task<datagram_endpoint> create_datagram_endpoint(datagram_options o) {
       throw std::invalid_argument(
           "create_datagram_endpoint: give local_addr, remote_addr, local_path, remote_path or a "
           "family");
-    owned_fd s = open_dgram(o.family);
+    unique_socket s = open_dgram(o.family);
     apply_options(s.get(), o);
     co_return make_endpoint(s, o.family);
   }
@@ -155,13 +122,13 @@ task<datagram_endpoint> create_datagram_endpoint(datagram_options o) {
     const address_info* remote = first_of(remotes, family);
     if ((o.local_addr && !local) || (o.remote_addr && !remote)) continue;
     try {
-      owned_fd s = open_dgram(family);
+      unique_socket s = open_dgram(family);
       apply_options(s.get(), o);
       if (local && ::bind(s.get(), local->address.data(), local->address.size) != 0)
-        throw_errno(errno, "bind UDP socket to " + local->address.to_string());
+        throw_os_error(errno, "bind UDP socket to " + local->address.to_string());
       // A UDP connect only records the peer: it never waits.
       if (remote && ::connect(s.get(), remote->address.data(), remote->address.size) != 0)
-        throw_errno(errno, "connect UDP socket to " + remote->address.to_string());
+        throw_os_error(errno, "connect UDP socket to " + remote->address.to_string());
       co_return make_endpoint(s, family);
     } catch (const std::system_error&) {
       last = std::current_exception();
