@@ -81,13 +81,13 @@ sock_address sock_address::from_unix(std::string_view path) {
   sock_address out;
   auto* un = reinterpret_cast<sockaddr_un*>(&out.storage);
   un->sun_family = AF_UNIX;
-  if (path.empty()) throw std::invalid_argument("sock_address::from_unix: empty path");
+  if (path.empty()) throw std::invalid_argument("Unix socket path is empty");
   bool abstract = path.front() == '@';
   // A file path keeps its terminating NUL inside sun_path; an abstract name
   // is exactly its bytes after the leading NUL.
   std::size_t room = sizeof un->sun_path - (abstract ? 0 : 1);
   if (path.size() > room)
-    throw std::invalid_argument("sock_address::from_unix: '" + std::string(path) + "' is longer than " +
+    throw std::invalid_argument("Unix socket path '" + std::string(path) + "' is longer than " +
                                 std::to_string(room) + " bytes");
   std::memcpy(un->sun_path, path.data(), path.size());
   if (abstract) un->sun_path[0] = '\0';

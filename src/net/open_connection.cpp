@@ -94,7 +94,7 @@ task<unique_fd> connect_host(const std::string& host, unsigned short port,
 }
 
 task<unique_fd> connect_unix(const std::string& path) {
-  sock_address target = detail::unix_address(path);
+  sock_address target = sock_address::from_unix(path);
   unique_fd fd = detail::open_socket(AF_UNIX);
   co_await sock_connect(fd.get(), target);
   co_return fd;

@@ -117,7 +117,7 @@ task<server> make_tcp_server(std::unique_ptr<connection_handler> handler, std::s
 task<server> make_unix_server(std::unique_ptr<connection_handler> handler, std::string path,
                               server_options options) {
   check_options(options);
-  sock_address addr = unix_address(path);
+  sock_address addr = sock_address::from_unix(path);
   bool abstract = path.front() == '@';
   if (!abstract) {
     struct stat st {};

@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <cstddef>
-#include <cstring>
-#include <stdexcept>
 #include <system_error>
 
 #include "socket_impl.hpp"
@@ -43,25 +39,6 @@ unique_fd open_socket(int family, int type, int protocol) {
 
 void set_int_option(int fd, int level, int name, int value, const char* what) {
   if (::setsockopt(fd, level, name, &value, sizeof value) != 0) throw_os_error(errno, what);
-}
-
-sock_address unix_address(std::string_view path) {
-  sock_address a;
-  auto* un = reinterpret_cast<sockaddr_un*>(&a.storage);
-  un->sun_family = AF_UNIX;
-  if (path.empty()) throw std::invalid_argument("Unix socket path is empty");
-  bool abstract = path.front() == '@';
-  // A filesystem path needs its terminating NUL inside sun_path; an abstract
-  // name is its bytes after the leading NUL, without a terminator.
-  std::size_t room = sizeof un->sun_path - (abstract ? 0 : 1);
-  if (path.size() > room)
-    throw std::invalid_argument("Unix socket path '" + std::string(path) + "' is longer than " +
-                                std::to_string(room) + " bytes");
-  std::memcpy(un->sun_path, path.data(), path.size());
-  if (abstract) un->sun_path[0] = '\0';
-  a.size =
-      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
-  return a;
 }
 
 sock_address local_address(int fd) {

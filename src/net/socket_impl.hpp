@@ -45,10 +45,6 @@ unique_fd open_socket(int family, int type = SOCK_STREAM, int protocol = 0);
 /// setsockopt of an int option; system_error naming `what` on failure.
 void set_int_option(int fd, int level, int name, int value, const char* what);
 
-/// The address of a Unix socket path; "@name" is Linux's abstract namespace.
-/// std::invalid_argument when empty or longer than sun_path allows.
-sock_address unix_address(std::string_view path);
-
 /// getsockname(fd); system_error on failure.
 sock_address local_address(int fd);
 

@@ -36,17 +36,15 @@ struct reading_guard {
   ~reading_guard() { s.reading = false; }
 };
 
-// Receives more bytes into the buffer (at least `min_free` bytes of room).
-// False at end of stream. Throws the connection's error, now or recorded.
-task<bool> fill(stream_state& s, const char* what, std::size_t min_free = 0) {
-  check_no_reader(s, what);
-  if (s.eof) co_return false;
+// One read from the transport into `into`; 0 at end of stream (then s.eof
+// is set). Throws the connection's error, now or recorded.
+task<std::size_t> receive(stream_state& s, std::span<std::byte> into) {
+  if (s.eof) co_return 0;
   if (s.error) std::rethrow_exception(s.error);
   reading_guard guard(s);
-  auto tail = s.rbuf.prepare(std::max(min_free, s.read_hint));
   std::size_t n;
   try {
-    n = co_await s.t->read_some(tail);
+    n = co_await s.t->read_some(into);
   } catch (const std::exception&) {
     s.fail(std::current_exception());
     throw;
@@ -55,8 +53,17 @@ task<bool> fill(stream_state& s, const char* what, std::size_t min_free = 0) {
     // Closed under us by a failure of the write side: that error, not EOF.
     if (s.error) std::rethrow_exception(s.error);
     s.eof = true;
-    co_return false;
   }
+  co_return n;
+}
+
+// Receives more bytes into the buffer (at least `min_free` bytes of room).
+// False at end of stream.
+task<bool> fill(stream_state& s, const char* what, std::size_t min_free = 0) {
+  check_no_reader(s, what);
+  auto tail = s.rbuf.prepare(std::max(min_free, s.read_hint));
+  std::size_t n = co_await receive(s, tail);
+  if (n == 0) co_return false;
   s.rbuf.commit(n);
   if (n == tail.size() && s.read_hint < max_read_hint) s.read_hint *= 2;
   co_return true;
@@ -90,20 +97,7 @@ task<std::size_t> read_into(stream_ref ref, std::span<std::byte> buf) {
     s.rbuf.consume(n);
     co_return n;
   }
-  if (s.eof) co_return 0;
-  if (s.error) std::rethrow_exception(s.error);
-  reading_guard guard(s);
-  std::size_t n;
-  try {
-    n = co_await s.t->read_some(buf);
-  } catch (const std::exception&) {
-    s.fail(std::current_exception());
-    throw;
-  }
-  if (n == 0) {
-    if (s.error) std::rethrow_exception(s.error);
-    s.eof = true;
-  }
+  std::size_t n = co_await receive(s, buf);
   co_return n;
 }
 
