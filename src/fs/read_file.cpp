@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <span>
 #include <string>
 #include <system_error>
 
@@ -24,16 +25,60 @@ using aio::detail::io_kind;
 
 namespace {
 
+// Closes `f` after a failure, awaited, so that the fd is released before the
+// error reaches the caller (the destructor's close would run later, on the
+// pool). Its own error is dropped: the first one is what the caller sees.
+task<> close_quietly(file& f) {
+  try {
+    co_await f.close();
+  } catch (...) {
+  }
+}
+
 task<std::string> read_file_impl(std::string path) {
   file f = co_await open(path, "rb");
-  std::string data = co_await f.read();
+  std::string data;
+  std::exception_ptr failure;
+  try {
+    // The size comes from fstat: the inode is in memory once the file is open,
+    // so this does not block, and it saves file::read()'s statx round trip
+    // (an io_uring statx always goes through a kernel worker thread).
+    struct ::stat st{};
+    std::size_t size = 0;
+    if (::fstat(f.fileno(), &st) == 0 && S_ISREG(st.st_mode)) size = static_cast<std::size_t>(st.st_size);
+    if (size == 0) {
+      data = co_await f.read();  // empty, or a special file whose size says nothing
+    } else {
+      // One byte more than the size: the first read returns the file, the
+      // second sees end of file. A file that grew meanwhile is read on.
+      data.resize(size + 1);
+      std::size_t got = co_await f.read_into(std::as_writable_bytes(std::span(data)));
+      data.resize(got);
+      if (got == size + 1) data += co_await f.read();
+    }
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    co_await close_quietly(f);
+    std::rethrow_exception(failure);
+  }
   co_await f.close();
   co_return data;
 }
 
 task<> write_impl(std::string path, std::string_view data, const char* mode) {
   file f = co_await open(path, mode);
-  co_await f.write(data);
+  std::exception_ptr failure;
+  try {
+    co_await f.write(data);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    co_await close_quietly(f);
+    std::rethrow_exception(failure);
+  }
   co_await f.close();
 }
 
@@ -84,8 +129,8 @@ task<> write_atomic_impl(std::filesystem::path path, std::string_view data) {
   if (failure) {
     // The temporary file goes, whatever went wrong (a cancel was consumed by
     // the throw, so this await runs).
+    co_await close_quietly(f);
     try {
-      co_await f.close();
       co_await remove(temp);
     } catch (...) {
     }

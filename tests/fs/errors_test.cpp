@@ -18,30 +18,9 @@
 #include "fs_test_util.hpp"
 
 namespace fs = aio::fs;
+using fs::test::caught;
+using fs::test::error_of;
 using fs::test::temp_dir;
-
-namespace {
-
-struct caught {
-  int err = 0;
-  std::string what;
-};
-
-// Awaits `t` and returns the errno and message of the std::system_error it throws.
-template <class T>
-aio::task<caught> error_of(aio::task<T> t) {
-  caught c;
-  try {
-    co_await std::move(t);
-    c.what = "no error";
-  } catch (const std::system_error& e) {
-    c.err = e.code().value();
-    c.what = e.what();
-  }
-  co_return c;
-}
-
-}  // namespace
 
 AIO_TEST_SUITE(fs_errors_test);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// Helpers of the fs tests: a scratch directory, fd counting, checksums.
+// Helpers of the fs tests: a scratch directory, fd counting, checksums, and
+// the error an awaited call throws.
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -10,6 +11,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
+
+#include "aio/core/task.hpp"
 
 namespace aio::fs::test {
 
@@ -35,6 +39,26 @@ inline int open_fd_count() {
   int n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
   return n;
+}
+
+/// The errno and message of the std::system_error an awaited call threw.
+struct caught {
+  int err = 0;
+  std::string what;
+};
+
+/// Awaits `t`; what it threw (what == "no error" when it did not).
+template <class T>
+aio::task<caught> error_of(aio::task<T> t) {
+  caught c;
+  try {
+    co_await std::move(t);
+    c.what = "no error";
+  } catch (const std::system_error& e) {
+    c.err = e.code().value();
+    c.what = e.what();
+  }
+  co_return c;
 }
 
 /// FNV-1a: enough to tell two large buffers apart.
