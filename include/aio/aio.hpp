@@ -44,3 +44,7 @@
 #include "aio/net/transport.hpp"
 #include "aio/tls/context.hpp"
 #include "aio/tls/error.hpp"
+#include "aio/workers/listening_socket.hpp"
+#include "aio/workers/options.hpp"
+#include "aio/workers/run.hpp"
+#include "aio/workers/worker.hpp"

@@ -69,8 +69,9 @@ void server_core::close() noexcept {
   for (auto& l : listeners) {
     if (!l->fd) continue;
     // Stops listening now (new connects are refused) while the fd stays
-    // open for the accept loop's pending operation.
-    ::shutdown(l->fd.get(), SHUT_RDWR);
+    // open for the accept loop's pending operation. Not a socket shared
+    // with others (server_options::sock): they go on accepting from it.
+    if (!l->shared) ::shutdown(l->fd.get(), SHUT_RDWR);
     if (!l->unix_path.empty()) {
       struct stat st {};
       if (::stat(l->unix_path.c_str(), &st) == 0 && st.st_dev == l->unix_dev &&

@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -86,11 +87,40 @@ void bind_all(server_core& core, const std::vector<sock_address>& addrs, unsigne
   }
 }
 
+// server_options::sock: a duplicate of the caller's bound stream socket.
+std::unique_ptr<listener> adopt_tcp(int sock) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (::getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+    throw_os_error(errno, "server_options::sock " + std::to_string(sock));
+  if (type != SOCK_STREAM)
+    throw std::invalid_argument("server_options::sock: not a stream socket");
+  int fd = ::fcntl(sock, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) throw_os_error(errno, "dup of server_options::sock");
+  auto l = std::make_unique<listener>();
+  l->fd.reset(fd);
+  l->shared = true;
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+    throw_os_error(errno, "fcntl(O_NONBLOCK) on server_options::sock");
+  l->name = "server " + local_address(fd).to_string();
+  return l;
+}
+
 }  // namespace
 
 task<server> make_tcp_server(std::unique_ptr<connection_handler> handler, std::string host,
                              unsigned short port, server_options options) {
   check_options(options);
+  if (options.sock >= 0) {
+    if (!host.empty() || port != 0)
+      throw std::invalid_argument("start_server: give host and port or server_options::sock, not both");
+    auto* owned = new server_core(get_running_loop(), std::move(handler), std::move(options));
+    server srv(owned);
+    owned->listeners.push_back(adopt_tcp(owned->options.sock));
+    if (owned->options.start_serving) owned->start_serving();
+    co_return srv;
+  }
   std::vector<sock_address> addrs;
   if (host.empty()) {
     if (options.family != AF_INET6) addrs.push_back(sock_address::from_ip("0.0.0.0", port));

@@ -37,6 +37,7 @@ struct listener {
   std::string unix_path;  // a filesystem Unix socket to clean up, else empty
   dev_t unix_dev = 0;
   ino_t unix_ino = 0;
+  bool shared = false;  // server_options::sock: close() must not shut the socket down
   promise_base* accept_task = nullptr;  // the accept loop, while it runs
   accept_record done;                   // tells the core when it ends
 };

@@ -72,6 +72,14 @@ struct server_options {
   /// Each connection's stream buffers (asyncio's `limit`, and the write
   /// buffer's high/low water marks). start_server only.
   stream_options streams;
+  /// Like asyncio's `sock=`: serve on this already bound TCP socket instead
+  /// of binding `host`/`port` (which must then be "" and 0). The server
+  /// works on a duplicate (the caller keeps `sock` open and owns it), sets
+  /// it non-blocking and listens on it; close() stops this server accepting
+  /// without shutting the socket down, so other processes or loops sharing
+  /// it (a socket opened before fork, aio::workers) keep accepting from the
+  /// same queue. -1: bind host and port.
+  int sock = -1;
 };
 
 class server;
