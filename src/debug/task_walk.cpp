@@ -29,6 +29,7 @@ std::string io_what(const aio::detail::io_op& op) {
     case aio::detail::io_kind::read:
       return "file read";
     case aio::detail::io_kind::write:
+    case aio::detail::io_kind::writev:
       return "file write";
     case aio::detail::io_kind::recvmsg:
       return "datagram receive";

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 // aio::fs::file: every read and write is a pread/pwrite at the file's own
-// position (one io_uring op, or one pool job), split at max_chunk.
+// position (one io_uring op, or one pool job), split at max_chunk. What
+// readline read ahead (file_lines.cpp) is served first; whatever moves the
+// position otherwise, or may change the buffered bytes, drops it.
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,14 +25,16 @@ constexpr std::uint64_t current_position = static_cast<std::uint64_t>(-1);
 }
 
 file::file(file&& o) noexcept
-    : path_(std::move(o.path_)), pos_(o.pos_), fd_(std::exchange(o.fd_, -1)), append_(o.append_),
-      seekable_(o.seekable_) {}
+    : path_(std::move(o.path_)), pos_(o.pos_), rb_(std::exchange(o.rb_, {})), max_line_(o.max_line_),
+      fd_(std::exchange(o.fd_, -1)), append_(o.append_), seekable_(o.seekable_) {}
 
 file& file::operator=(file&& o) noexcept {
   if (this != &o) {
     detail::close_detached(std::exchange(fd_, -1));
     path_ = std::move(o.path_);
     pos_ = o.pos_;
+    rb_ = std::exchange(o.rb_, {});
+    max_line_ = o.max_line_;
     fd_ = std::exchange(o.fd_, -1);
     append_ = o.append_;
     seekable_ = o.seekable_;
@@ -53,7 +58,7 @@ task<std::size_t> file::read_some(std::span<std::byte> buf, std::uint64_t offset
 
 task<std::size_t> file::read_into(std::span<std::byte> buf) {
   check_open("read");
-  std::size_t done = 0;
+  std::size_t done = take_buffered(buf);
   while (done < buf.size()) {
     detail::file_io_awaiter op(io_kind::read, fd_, "read", path_);
     op.buf_ = buf.data() + done;
@@ -82,8 +87,8 @@ task<std::string> file::read() {
     // One byte more than what is left: the first read takes it all, the second sees EOF.
     if (st.size > pos_) hint = std::max<std::size_t>(hint, st.size - pos_ + 1);
   }
-  std::string out;
-  std::size_t filled = 0;
+  std::string out(std::max(hint, rb_.size()), '\0');
+  std::size_t filled = take_buffered(std::as_writable_bytes(std::span(out)));
   for (;;) {
     if (filled == out.size()) out.resize(std::max(hint, out.size() * 2));
     detail::file_io_awaiter op(io_kind::read, fd_, "read", path_);
@@ -115,6 +120,9 @@ task<std::size_t> file::write_all(std::string_view data, std::uint64_t offset) {
 
 task<std::size_t> file::write(std::string_view data) {
   check_open("write");
+  // The bytes at the position are about to change (a pipe's read-ahead is
+  // another stream: it stays).
+  if (seekable_) rb_.drop();
   if (append_) {
     std::size_t n = co_await write_all(data, current_position);
     if (seekable_) {
@@ -161,7 +169,63 @@ task<std::size_t> file::pread_into(std::span<std::byte> buf, std::uint64_t offse
 task<std::size_t> file::pwrite(std::string_view data, std::uint64_t offset) {
   check_open("pwrite");
   if (!seekable_) detail::throw_fs_error(ESPIPE, "pwrite", path_);
+  if (offset < pos_ + rb_.size() && offset + data.size() > pos_) rb_.drop();  // overlaps the read-ahead
   co_return co_await write_all(data, offset);
+}
+
+task<std::size_t> file::write_parts(std::vector<std::string_view> parts) {
+  check_open("write");
+  if (seekable_) rb_.drop();
+  std::vector<iovec> iov;
+  iov.reserve(std::min<std::size_t>(parts.size(), IOV_MAX));
+  std::size_t i = 0, off = 0, done = 0;  // the first byte not written: parts[i][off]
+  for (;;) {
+    while (i < parts.size() && off == parts[i].size()) {  // skip empty strings
+      ++i;
+      off = 0;
+    }
+    if (i == parts.size()) break;
+    iov.clear();
+    std::size_t bytes = 0;
+    for (std::size_t j = i, o = off; j < parts.size() && iov.size() < IOV_MAX && bytes < detail::max_chunk; ++j, o = 0) {
+      std::size_t len = std::min(parts[j].size() - o, detail::max_chunk - bytes);
+      if (len == 0) continue;
+      iov.push_back(iovec{const_cast<char*>(parts[j].data() + o), len});
+      bytes += len;
+    }
+    detail::file_io_awaiter op(io_kind::writev, fd_, "write", path_);
+    op.buf_ = iov.data();
+    op.len_ = iov.size();
+    op.offset_ = seekable_ && !append_ ? pos_ : current_position;
+    auto n = static_cast<std::size_t>(co_await op);
+    if (n == 0) detail::throw_fs_error(EIO, "write", path_);  // never for a non-empty write
+    done += n;
+    if (!append_) pos_ += n;
+    while (n > 0) {
+      std::size_t left = parts[i].size() - off;
+      if (n < left) {
+        off += n;
+        break;
+      }
+      n -= left;
+      ++i;
+      off = 0;
+    }
+  }
+  if (append_ && seekable_) {
+    off_t end = ::lseek(fd_, 0, SEEK_CUR);  // see write(): reads the kernel's position, no I/O
+    if (end >= 0) pos_ = static_cast<std::uint64_t>(end);
+  }
+  co_return done;
+}
+
+task<> file::flush() {
+  check_open("flush");
+  if (seekable_) {
+    rb_.drop();
+    if (::lseek(fd_, static_cast<off_t>(pos_), SEEK_SET) < 0) detail::throw_fs_error(errno, "flush", path_);
+  }
+  co_return;
 }
 
 task<std::uint64_t> file::seek(std::int64_t offset, whence from) {
@@ -171,7 +235,13 @@ task<std::uint64_t> file::seek(std::int64_t offset, whence from) {
   if (from == whence::cur) base = static_cast<std::int64_t>(pos_);
   if (from == whence::end) base = static_cast<std::int64_t>((co_await stat()).size);
   if (base + offset < 0) throw std::invalid_argument("aio::fs::file::seek: negative position");
-  pos_ = static_cast<std::uint64_t>(base + offset);
+  auto to = static_cast<std::uint64_t>(base + offset);
+  if (to >= pos_ && to - pos_ <= rb_.size()) {
+    consume(static_cast<std::size_t>(to - pos_));  // within the read-ahead: keep the rest
+  } else {
+    rb_.drop();
+    pos_ = to;
+  }
   co_return pos_;
 }
 
@@ -190,6 +260,7 @@ task<> file::fdatasync() {
 
 task<> file::truncate(std::uint64_t size) {
   check_open("truncate");
+  rb_.drop();
   detail::file_io_awaiter op(io_kind::ftruncate, fd_, "truncate", path_);
   op.offset_ = size;
   co_await op;
@@ -210,6 +281,7 @@ task<stat_result> file::stat() {
 task<> file::close() {
   if (fd_ < 0) co_return;
   int fd = std::exchange(fd_, -1);
+  if (!rb_.filling) rb_ = {};
   detail::file_io_awaiter op(io_kind::close, fd, "close", path_);
   try {
     co_await op;

@@ -26,8 +26,8 @@ struct hand_back {
 
 }  // namespace
 
-bool runs_on_pool(const event_loop& loop, aio::detail::io_kind kind) noexcept {
-  return kind == aio::detail::io_kind::ftruncate || loop.backend_name() != "io_uring";
+bool runs_on_pool(const event_loop& loop, aio::detail::io_kind) noexcept {
+  return loop.backend_name() != "io_uring";
 }
 
 file_io_awaiter::file_io_awaiter(aio::detail::io_kind k, int fd, std::string_view what_,
@@ -52,7 +52,9 @@ bool file_io_awaiter::await_suspend(std::coroutine_handle<> h) {
   if (runs_on_pool(*task->loop_, kind_)) {
     start_pooled();
   } else if (task->loop_->start_io(*this)) {
-    return false;
+    // A kernel older than the op (ftruncate before Linux 6.9): the pool does it.
+    if (res_ != -EOPNOTSUPP || kind_ != aio::detail::io_kind::ftruncate) return false;
+    start_pooled();
   }
   task->suspend(h, this);
   return true;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // One file-system operation awaited by the current task. On io_uring it is an
-// SQE (openat, read, write, statx, fsync, close, unlinkat, mkdirat, renameat);
-// on epoll — and for the kinds io_uring lacks (ftruncate) — the same io_op is
+// SQE (openat, read, write, writev, statx, fsync, ftruncate, close, unlinkat,
+// mkdirat, renameat); on epoll — and for an op the running kernel lacks
+// (ftruncate before Linux 6.9) — the same io_op is
 // performed by a thread of the library's internal pool, and the result comes
 // back to the loop with call_soon_threadsafe.
 //
@@ -47,7 +48,9 @@ struct file_io_awaiter : aio::detail::io_awaiter {
   void start_pooled();
 };
 
-/// True when `kind` runs on the pool for this loop (epoll, or no io_uring op).
+/// True when `kind` runs on the pool for this loop (the epoll backend). On
+/// io_uring, an op the running kernel lacks (ftruncate before Linux 6.9) is
+/// answered -EOPNOTSUPP by the backend and then moves to the pool as well.
 bool runs_on_pool(const event_loop& loop, aio::detail::io_kind kind) noexcept;
 
 /// std::system_error with "<what> '<path>'" (or just <what> when path is empty).

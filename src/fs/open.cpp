@@ -19,7 +19,7 @@ namespace {
   throw std::invalid_argument("aio::fs::open: invalid mode '" + std::string(mode) + "'");
 }
 
-task<file> open_impl(std::string path, int flags, mode_t permissions) {
+task<file> open_impl(std::string path, int flags, mode_t permissions, std::size_t max_line) {
   detail::file_io_awaiter op(aio::detail::io_kind::openat, AT_FDCWD, "open", path);
   op.set_path(path);
   op.flags_ = static_cast<std::uint32_t>(flags);
@@ -38,7 +38,7 @@ task<file> open_impl(std::string path, int flags, mode_t permissions) {
   }
   bool append = flags & O_APPEND;
   bool seekable = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
-  file f(fd, std::move(path), append, seekable);
+  file f(fd, std::move(path), append, seekable, max_line);
   if (append && seekable) co_await f.seek(0, whence::end);
   co_return f;
 }
@@ -92,7 +92,8 @@ task<file> open(const std::filesystem::path& path, std::string_view mode, const 
   int flags = open_flags(mode);
   if (options.direct) flags |= O_DIRECT;
   if (options.sync) flags |= O_SYNC;
-  return open_impl(path.string(), flags, options.permissions);
+  if (options.max_line == 0) throw std::invalid_argument("aio::fs::open: max_line must be > 0");
+  return open_impl(path.string(), flags, options.permissions, options.max_line);
 }
 
 }  // namespace aio::fs

@@ -10,9 +10,16 @@
 //   std::string head = co_await f.read(4096);
 //   co_await f.close();
 //
+//   auto lines = f.lines();                       // async for line in f:
+//   while (auto line = co_await lines.next()) …   //   *line keeps its '\n'
+//
 // A file keeps its own position (seek/tell never touch the kernel): read and
 // write use pread/pwrite at that position, so several pread/pwrite of one file
 // may be in flight together. Files opened in append mode write at the end.
+// readline and lines() read ahead into a buffer (64 KiB, one read op per
+// fill); tell() is always the logical position, and read/write/seek/truncate
+// stay consistent with it. Writes are not buffered: each completes once the
+// kernel holds the bytes (writelines gathers many strings into one writev).
 // Errors are std::system_error whose message names the operation and path:
 // "open 'missing.txt': No such file or directory".
 
@@ -22,14 +29,62 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include "aio/core/task.hpp"
 #include "aio/fs/stat.hpp"
 
 namespace aio::fs {
+
+/// The longest line readline() and lines() accept by default (open_options::max_line).
+inline constexpr std::size_t default_max_line = std::size_t{16} << 20;
+
+/// The size of a file's read-ahead buffer (it grows only to hold a longer line).
+inline constexpr std::size_t read_buffer_size = std::size_t{64} << 10;
+
+class file;
+class line_reader;
+
+namespace detail {
+
+/// The read-ahead of a file: bytes [begin, end) of `data` are the file's next
+/// bytes from its position. Internal to file.
+struct read_buffer {
+  std::unique_ptr<char[]> data;
+  std::size_t cap = 0;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::size_t scanned = 0;       // bytes from begin known to hold no '\n'
+  std::uint32_t generation = 0;  // bumped by drop(): a fill in flight discards its bytes
+  bool filling = false;
+
+  std::size_t size() const noexcept { return end - begin; }
+  /// The length of the first line (with its '\n') if it ends within `limit`
+  /// bytes, else 0.
+  std::size_t find_line(std::size_t limit) noexcept;
+  void consume(std::size_t n) noexcept;
+  /// Forgets the buffered bytes (the memory stays: a fill may be writing it).
+  void drop() noexcept;
+};
+
+/// A range whose elements view strings that outlive the range's iteration
+/// (lvalues, string_views, C strings): what writelines accepts.
+template <class R>
+concept line_range =
+    std::ranges::input_range<R> && std::convertible_to<std::ranges::range_reference_t<R>, std::string_view> &&
+    (std::is_lvalue_reference_v<std::ranges::range_reference_t<R>> ||
+     std::is_same_v<std::decay_t<std::ranges::range_reference_t<R>>, std::string_view> ||
+     std::is_pointer_v<std::decay_t<std::ranges::range_reference_t<R>>>);
+
+}  // namespace detail
 
 /// How open() creates and opens a file, beyond the mode string. Not an
 /// aggregate on purpose (GCC 12 destroys aggregate temporaries built inside a
@@ -44,6 +99,10 @@ struct open_options {
   bool direct = false;
   /// O_SYNC: each write returns once the data and metadata are on disk.
   bool sync = false;
+  /// The longest line (with its '\n') readline() and lines() return; a
+  /// longer one throws limit_overrun_error instead of growing memory without
+  /// bound. Must be > 0 (open throws std::invalid_argument).
+  std::size_t max_line = default_max_line;
 };
 
 /// Position origin for file::seek, as os.SEEK_SET / SEEK_CUR / SEEK_END.
@@ -52,7 +111,9 @@ enum class whence { set, cur, end };
 /// An open file. Like the object aiofiles.open returns (binary mode: bytes in
 /// std::string / spans). Move-only. Loop thread only. Destroying an open file
 /// closes it without blocking the loop (the close runs on the pool); it must
-/// not be destroyed while one of its operations is in flight.
+/// not be destroyed while one of its operations is in flight. The calls that
+/// use the position (read*, readline, lines, write*, seek) must not overlap
+/// one another; pread/pwrite may overlap anything.
 class file {
  public:
   /// A closed file.
@@ -62,7 +123,8 @@ class file {
   ~file();
 
   /// Like read(n) of a binary file: up to n bytes from the position, fewer
-  /// only at end of file (short reads are continued). Throws std::system_error.
+  /// only at end of file (short reads are continued; what readline read ahead
+  /// comes first). Throws std::system_error.
   /// Cancellation: the bytes already read are lost, the position is where the
   /// last completed read left it.
   task<std::string> read(std::size_t n);
@@ -77,6 +139,61 @@ class file {
   /// it completes. Not cancel-safe: a cancelled write may have written a
   /// prefix (the position says how much).
   task<std::size_t> write(std::string_view data);
+
+  /// Like readline(): the next line with its '\n' (the last line of a file
+  /// may lack it); "" at end of file. Reads ahead in one buffer (64 KiB, one
+  /// read op per fill), so memory stays bounded whatever the file's size.
+  /// Only '\n' ends a line ("\r\n" lines keep their '\r', as binary
+  /// Python files). Throws aio::limit_overrun_error naming the path and
+  /// offset when no '\n' comes within open_options::max_line bytes (the
+  /// position then stays at the line's start: readline(size) reads it in
+  /// pieces); std::system_error for I/O errors; aio::invalid_state_error if
+  /// another readline/lines() of this file is waiting for data.
+  /// Cancel-safe: nothing is consumed until the line is complete (what was
+  /// read ahead stays buffered, the position is unchanged).
+  task<std::string> readline();
+  /// Like readline(size): the next line, but at most `size` bytes (the rest
+  /// of a longer line comes on the next call); no max_line error. "" at EOF
+  /// or for size 0. Cancel-safe.
+  task<std::string> readline(std::size_t size);
+  /// Like readlines(): every remaining line (with its '\n'). Memory grows
+  /// with the file: iterate lines() for large files. Throws as readline().
+  /// Cancel-safe for the bytes of the line being read; the lines already
+  /// returned internally are lost with the task (the position is after them).
+  task<std::vector<std::string>> readlines();
+  /// Like `async for line in f`: iterates the lines from the position, in
+  /// bounded memory. See line_reader.
+  line_reader lines() noexcept;
+
+  /// Like writelines(lines): writes every string, in order, at the position
+  /// (the end in append mode); no separators are added. Gathered into writev
+  /// ops (up to 1024 strings or 32 MiB each; short writes are continued), so
+  /// many small strings cost one kernel call, not one each. Returns the bytes
+  /// written. The strings (not the range) must stay valid until it completes.
+  /// Throws std::system_error. Not cancel-safe: a cancelled call may have
+  /// written a prefix (the position says how much).
+  template <detail::line_range R>
+  task<std::size_t> writelines(R&& lines) {
+    std::vector<std::string_view> parts;
+    if constexpr (std::ranges::sized_range<R>) parts.reserve(std::ranges::size(lines));
+    for (auto&& l : lines) parts.emplace_back(l);
+    return write_parts(std::move(parts));
+  }
+  /// writelines of a braced list. GCC 12 rejects a braced list inside a
+  /// co_await expression: make the task first,
+  /// `auto t = f.writelines({"a\n", "b\n"}); co_await std::move(t);`.
+  task<std::size_t> writelines(std::initializer_list<std::string_view> lines) {
+    return write_parts(std::vector<std::string_view>(lines));
+  }
+
+  /// Like flush(). Writes are not buffered in user space (every write has
+  /// completed into the kernel when it returns), so there is nothing to push
+  /// out; flush makes the fd agree with this object for whoever uses it next
+  /// (a child process, a raw ::read of fileno()): the kernel's file offset is
+  /// set to tell(), and the read-ahead is dropped, so the next read sees what
+  /// others wrote meanwhile. Not durability: that is fsync(). Throws
+  /// std::system_error (EBADF when closed). Never suspends (cancel-safe).
+  task<> flush();
 
   /// Like os.pread: up to n bytes at `offset` (fewer only at end of file); the
   /// position does not move. Several may run at once. Cancel-safe.
@@ -98,15 +215,18 @@ class file {
   task<> fsync();
   /// Like os.fdatasync: data (and the metadata needed to read it) on disk.
   task<> fdatasync();
-  /// Like truncate(size): the file becomes `size` bytes (pool thread on both
-  /// backends: io_uring has no ftruncate before Linux 6.9). Position unchanged.
+  /// Like truncate(size): the file becomes `size` bytes (zeros when it
+  /// grows). One io_uring op (IORING_OP_FTRUNCATE) where the kernel has it
+  /// (Linux 6.9+, probed at run time), else a pool thread. Position unchanged;
+  /// the read-ahead is dropped. Throws std::system_error (EINVAL for a file
+  /// not open for writing). A cancelled truncate may still have happened.
   task<> truncate(std::uint64_t size);
   /// Like os.fstat: size, mode, times.
   task<stat_result> stat();
 
   /// Like close(), awaited: releases the fd (errors of close reported as
-  /// std::system_error). A second close does nothing. Not cancellable once
-  /// started: the fd is released either way.
+  /// std::system_error) and the read-ahead buffer. A second close does
+  /// nothing. Not cancellable once started: the fd is released either way.
   task<> close();
 
   bool is_open() const noexcept { return fd_ >= 0; }
@@ -116,20 +236,94 @@ class file {
   const std::string& name() const noexcept { return path_; }
 
   /// Adopts an open fd (used by open()). `append`: writes go to the end.
-  file(int fd, std::string path, bool append, bool seekable) noexcept
-      : path_(std::move(path)), fd_(fd), append_(append), seekable_(seekable) {}
+  file(int fd, std::string path, bool append, bool seekable, std::size_t max_line = default_max_line) noexcept
+      : path_(std::move(path)), max_line_(max_line), fd_(fd), append_(append), seekable_(seekable) {}
 
  private:
+  friend class line_reader;
+
   task<std::size_t> read_some(std::span<std::byte> buf, std::uint64_t offset);
   task<std::size_t> write_all(std::string_view data, std::uint64_t offset);
+  task<std::size_t> write_parts(std::vector<std::string_view> parts);
   void check_open(const char* what) const;
+  /// Copies what was read ahead into `buf`; returns how many bytes.
+  std::size_t take_buffered(std::span<std::byte> buf) noexcept;
+  void consume(std::size_t n) noexcept;
+  /// Reads ahead until the buffer starts with a line of at most `limit`
+  /// bytes; returns its length (0 at EOF). Past `limit` without '\n':
+  /// `limit` if `partial`, else limit_overrun_error.
+  task<std::size_t> buffer_line(std::size_t limit, bool partial);
+  /// One read op into the buffer's free space; false at end of file.
+  task<bool> fill(std::size_t limit);
+  task<std::optional<std::string_view>> next_line();
+  /// The next line if it is already buffered (no I/O), else nullopt.
+  std::optional<std::string_view> buffered_line() noexcept;
 
   std::string path_;
-  std::uint64_t pos_ = 0;
+  std::uint64_t pos_ = 0;  // the logical position: the first byte not yet returned
+  detail::read_buffer rb_;
+  std::size_t max_line_ = default_max_line;
   int fd_ = -1;
   bool append_ = false;
   bool seekable_ = true;
 };
+
+/// What file::lines() returns: the file's lines, one per `co_await next()`,
+/// like `async for line in f` (Python's iteration of a binary file).
+///
+///   auto lines = f.lines();
+///   while (auto line = co_await lines.next()) consume(*line);
+///
+/// Each line is a std::string_view into the file's buffer, valid until the
+/// next call of next() or any other call on the file (copy it to keep it).
+/// Lines keep their '\n'; the last may lack it; std::nullopt at end of file.
+/// Memory stays bounded (one 64 KiB buffer; larger only for a line longer
+/// than that, up to max_line). A line already buffered is returned without
+/// suspending (no cancellation point then); one read op refills the buffer.
+/// The reader holds a pointer to the file: the file must outlive it and not
+/// move. Loop thread only.
+class line_reader {
+ public:
+  explicit line_reader(file& f) noexcept : f_(&f) {}
+
+  /// The awaitable of next(); a non-aggregate (GCC 12, see the guide).
+  class next_awaiter {
+   public:
+    explicit next_awaiter(file& f) noexcept : f_(&f) {}
+    bool await_ready() {
+      line_ = f_->buffered_line();
+      if (line_) return true;
+      slow_ = f_->next_line();
+      return false;
+    }
+    bool await_suspend(std::coroutine_handle<> h) {
+      inner_ = slow_.operator co_await();
+      return inner_.await_suspend(h);
+    }
+    std::optional<std::string_view> await_resume() {
+      if (line_) return line_;
+      return inner_.await_resume();
+    }
+
+   private:
+    using slow_task = task<std::optional<std::string_view>>;
+    file* f_;
+    std::optional<std::string_view> line_;
+    slow_task slow_;
+    typename slow_task::awaiter inner_{};
+  };
+
+  /// The next line, or std::nullopt at end of file. Throws as
+  /// file::readline() (limit_overrun_error past max_line, with the position
+  /// left at the line's start). Cancel-safe: a cancelled next() consumes
+  /// nothing; the file stays usable and the next call returns that line.
+  next_awaiter next() noexcept { return next_awaiter(*f_); }
+
+ private:
+  file* f_;
+};
+
+inline line_reader file::lines() noexcept { return line_reader(*this); }
 
 /// Like `aiofiles.open(path, mode)` (Python's open, binary): mode is one of
 /// r, w, a, x, optionally with '+', and 'b' or 't' (both mean bytes). Throws
@@ -142,5 +336,12 @@ task<file> open(const std::filesystem::path& path, std::string_view mode = "r",
 
 /// The open(2) flags of a Python mode string, or std::invalid_argument.
 int open_flags(std::string_view mode);
+
+/// Like `open(path, "rb").readlines()`: every line of the file, each with
+/// its '\n' (the last may lack it). The whole file is in memory: iterate
+/// file::lines() for large files. Throws std::system_error naming the path,
+/// limit_overrun_error past max_line. Cancel-safe (the file is closed).
+task<std::vector<std::string>> read_lines(const std::filesystem::path& path,
+                                          const open_options& options = open_options());
 
 }  // namespace aio::fs

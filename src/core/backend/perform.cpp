@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -72,6 +73,14 @@ int perform_io(io_op& op) noexcept {
         r = ::renameat2(op.fd_, static_cast<const char*>(op.buf_), AT_FDCWD,
                         static_cast<const char*>(op.buf2_), op.flags_);
         break;
+      case io_kind::writev: {
+        const auto* iov = static_cast<const iovec*>(op.buf_);
+        int count = static_cast<int>(op.len_);
+        r = op.offset_ == static_cast<std::uint64_t>(-1)
+                ? ::writev(op.fd_, iov, count)
+                : ::pwritev(op.fd_, iov, count, static_cast<off_t>(op.offset_));
+        break;
+      }
     }
     if (r >= 0) return static_cast<int>(r);
     if (errno != EINTR) return -errno;

@@ -19,6 +19,11 @@ namespace {
 
 constexpr unsigned ring_entries = 4096;
 
+// IORING_OP_FTRUNCATE (Linux 6.9) is newer than the liburing headers of
+// Debian 12 (2.3, whose enum ends at SENDMSG_ZC): its number is kernel ABI.
+constexpr int op_ftruncate = 55;
+static_assert(IORING_OP_SENDMSG_ZC == 48, "the io_uring opcode numbering is ABI");
+
 class uring_backend final : public backend {
  public:
   uring_backend() = default;
@@ -41,6 +46,13 @@ class uring_backend final : public backend {
       r = ::io_uring_queue_init_params(ring_entries, &ring_, &p);
     }
     ready_ = r == 0;
+    if (ready_) {
+      // What the running kernel supports, not what the headers knew about.
+      if (io_uring_probe* probe = ::io_uring_get_probe_ring(&ring_)) {
+        has_ftruncate_ = ::io_uring_opcode_supported(probe, op_ftruncate);
+        ::io_uring_free_probe(probe);
+      }
+    }
     return r;
   }
 
@@ -48,6 +60,10 @@ class uring_backend final : public backend {
   bool has_pending() const noexcept override { return pending_ != 0; }
 
   bool start(io_op& op) override {
+    if (op.kind_ == io_kind::ftruncate && !has_ftruncate_) {
+      op.res_ = -EOPNOTSUPP;  // before taking an SQE: nothing is queued
+      return true;
+    }
     io_uring_sqe* s = sqe();
     switch (op.kind_) {
       case io_kind::recv:
@@ -91,12 +107,9 @@ class uring_backend final : public backend {
       case io_kind::fsync:
         ::io_uring_prep_fsync(s, op.fd_, op.flags_ & 1 ? IORING_FSYNC_DATASYNC : 0);
         break;
-      case io_kind::ftruncate:  // IORING_OP_FTRUNCATE needs Linux 6.9 and a newer liburing
-        ::io_uring_prep_nop(s);
-        ::io_uring_sqe_set_data(s, nullptr);
-        op.res_ = -EOPNOTSUPP;
-        ++pending_;
-        return true;
+      case io_kind::ftruncate:  // no prep helper in liburing 2.3: the length goes in `off`
+        ::io_uring_prep_rw(op_ftruncate, s, op.fd_, nullptr, 0, op.offset_);
+        break;
       case io_kind::unlinkat:
         ::io_uring_prep_unlinkat(s, op.fd_, static_cast<const char*>(op.buf_), static_cast<int>(op.flags_));
         break;
@@ -106,6 +119,10 @@ class uring_backend final : public backend {
       case io_kind::renameat:
         ::io_uring_prep_renameat(s, op.fd_, static_cast<const char*>(op.buf_), AT_FDCWD,
                                  static_cast<const char*>(op.buf2_), op.flags_);
+        break;
+      case io_kind::writev:
+        ::io_uring_prep_writev(s, op.fd_, static_cast<const iovec*>(op.buf_), static_cast<unsigned>(op.len_),
+                               op.offset_);
         break;
     }
     ::io_uring_sqe_set_data(s, &op);
@@ -173,6 +190,7 @@ class uring_backend final : public backend {
   unsigned pending_ = 0;
   bool deferred_ = false;
   bool ready_ = false;
+  bool has_ftruncate_ = false;
 };
 
 }  // namespace
