@@ -68,3 +68,14 @@ set(use_async_modules_output
     "aiocpp streams finished [0-9.]+x sooner\\..*Why: ")
 string(JOIN "" use_async_modules_regex ${use_async_modules_output})
 expect(0 "${use_async_modules_regex}" tour use-async-modules --quick)
+
+# async-files: blocking std::ifstream vs aio::fs::read_file, every file read whole both ways.
+set(async_files_output
+    "== files need async modules too \\(aio tour async-files\\) ==.*"
+    "1000 coroutines each read one file of 16 KiB.*"
+    "inside each coroutine +wall time +ticker's worst delay +files +cached\n"
+    " +blocking std::ifstream +[0-9.]+ (s|ms|us) +[0-9.]+ (s|ms|us) +1000/1000 +[0-9]+%\n"
+    " +co_await aio::fs::read_file +[0-9.]+ (s|ms|us) +[0-9.]+ (s|ms|us) +1000/1000 +[0-9]+%\n.*"
+    "aio::fs (finished [0-9.]+x sooner|took [0-9.]+x as long here).*Why: ")
+string(JOIN "" async_files_regex ${async_files_output})
+expect(0 "${async_files_regex}" tour async-files --quick)

@@ -17,6 +17,7 @@ namespace aio::tour {
 void never_block(const options& opts);
 void find_what_blocks(const options& opts);
 void use_async_modules(const options& opts);
+void async_files(const options& opts);
 
 namespace {
 
@@ -25,6 +26,7 @@ namespace {
 constexpr std::array registry{
     lesson{"never-block", "never block a coroutine", &never_block},
     lesson{"use-async-modules", "use async modules, not blocking ones", &use_async_modules},
+    lesson{"async-files", "files need async modules too", &async_files},
     lesson{"find-what-blocks", "find what blocks the loop", &find_what_blocks},
 };
 
