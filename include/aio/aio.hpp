@@ -47,4 +47,6 @@
 #include "aio/workers/listening_socket.hpp"
 #include "aio/workers/options.hpp"
 #include "aio/workers/run.hpp"
+#include "aio/workers/run_on.hpp"
+#include "aio/workers/run_threads.hpp"
 #include "aio/workers/worker.hpp"

@@ -48,7 +48,7 @@ task<int> worker_body(worker_context& ctx, main_factory& make) {
   }
   ctx.main = create_task(make(ctx.index), "worker " + std::to_string(ctx.index) + " main");
   if (ctx.on_started) ctx.on_started(ctx);
-  if (ctx.stop_requested && ctx.opts->cancel_main_on_stop) ctx.main.cancel("worker stopping");
+  if (ctx.stop_requested) ctx.begin_stop();
   if (!ctx.opts->wait_ready) ctx.send_ready();
   int status = 0;
   try {
@@ -68,7 +68,10 @@ void worker_context::request_stop() {
   if (stop_requested) return;
   stop_requested = true;
   stop_event.set();
-  if (!loop || !main) return;  // worker_body applies it once main exists
+  if (loop && main) begin_stop();  // else worker_body does once main exists
+}
+
+void worker_context::begin_stop() {
   if (opts->cancel_main_on_stop) main.cancel("worker stopping");
   deadline = loop->call_later(opts->shutdown_timeout, [this] {
     if (!main.done()) main.cancel("worker shutdown_timeout passed");

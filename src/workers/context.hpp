@@ -34,6 +34,8 @@ struct worker_context {
   /// The stop request, on the loop thread: stopping() completes, main is
   /// cancelled (per options), and the shutdown deadline starts. Idempotent.
   void request_stop();
+  /// The stop's effect on main (cancel, deadline), once main exists.
+  void begin_stop();
   /// Processes: writes this process's pid to the readiness pipe, once.
   void send_ready() noexcept;
 };
