@@ -69,10 +69,11 @@ EXEC_WORKLOADS = [
 ]
 
 
-def run_json(cmd, timeout):
-    """Runs one benchmark process and returns the JSON object it printed."""
+def run_json(cmd, timeout, env=None):
+    """Runs one benchmark process (with `env` as its environment, if given) and
+    returns the JSON object it printed."""
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
