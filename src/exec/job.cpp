@@ -11,9 +11,18 @@ void job_base::execute() noexcept {
   std::uint8_t expected = queued;
   if (state_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
     invoke();
-    state_.store(finished, std::memory_order_release);
-    publish(true);
+    complete();
   }
+}
+
+bool job_base::claim() noexcept {
+  std::uint8_t expected = queued;
+  return state_.compare_exchange_strong(expected, running, std::memory_order_acq_rel);
+}
+
+void job_base::complete() noexcept {
+  state_.store(finished, std::memory_order_release);
+  publish(true);
 }
 
 bool job_base::drop(bool notify_awaiter) noexcept {

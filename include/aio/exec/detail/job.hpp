@@ -62,6 +62,11 @@ class job_base {
   bool drop(bool notify_awaiter) noexcept;
   /// Asks a running job to stop (its std::stop_token), false if it takes none.
   bool request_stop() noexcept { return stop_.request_stop(); }
+  /// A job run elsewhere (process_pool_executor): takes it from queued to
+  /// running as execute() does, without invoking it; false if it was dropped.
+  bool claim() noexcept;
+  /// The other half: the caller of claim() stored the outcome; publishes it.
+  void complete() noexcept;
 
   job_base* next_ = nullptr;  // the pool's queue (under its mutex)
 

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+// process_pool_executor faults: a worker killed, aborting or crashing fails
+// only its job (the pool replaces it); max_tasks_per_child; cancellation of
+// queued and running jobs, with and without kill_on_cancel.
+#include <signal.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "process_test_jobs.hpp"
+
+using namespace std::chrono_literals;
+using namespace ptest;
+
+AIO_TEST_SUITE(process_pool_fault_test);
+
+namespace {
+
+// Runs `job` in a one-worker pool, expects broken_process_pool_error, then
+// checks that the dead worker was reaped and a replacement runs the next job.
+template <class F>
+aio::task<aio::broken_process_pool_error> expect_broken(aio::process_pool_executor& pool, F job) {
+  auto f = pool.submit(job);
+  std::optional<aio::broken_process_pool_error> error;
+  try {
+    co_await f;
+  } catch (const aio::broken_process_pool_error& e) {
+    error = e;
+  }
+  if (!error) {
+    ADD_FAILURE() << "no broken_process_pool_error";
+    co_return aio::broken_process_pool_error("none", 0, 0, 0);
+  }
+  EXPECT_NE(error->pid(), 0);
+  EXPECT_TRUE(gone(error->pid()));
+  EXPECT_EQ(co_await pool.submit(add, 2, 2), 4);  // the pool goes on
+  int pid = co_await pool.submit(my_pid);
+  EXPECT_NE(pid, error->pid());
+  co_return *error;
+}
+
+template <class R>
+aio::task<R> await_future(aio::concurrent_future<R> f) {
+  co_return co_await f;
+}
+
+}  // namespace
+
+AIO_TEST(process_pool_fault_test, sigkill_mid_job_fails_that_job_and_the_pool_goes_on) {
+  aio::process_pool_executor pool(1);
+  scratch_dir dir;
+  auto f = pool.submit(mark_and_nap, dir / "started", 30'000);
+  auto queued = pool.submit(add, 1, 2);  // waits behind it, then runs on the replacement
+  co_await wait_for_file(dir / "started");
+  while (pool.worker_pids().empty()) co_await aio::sleep(1ms);  // the fork server's answer
+  auto pids = pool.worker_pids();
+  CO_ASSERT_EQ(pids.size(), 1u);
+  CO_ASSERT_TRUE(::kill(pids[0], SIGKILL) == 0);
+  try {
+    co_await f;
+    ADD_FAILURE() << "no error";
+  } catch (const aio::broken_process_pool_error& e) {
+    EXPECT_EQ(e.signal(), SIGKILL);
+    EXPECT_EQ(e.exit_status(), -1);
+    EXPECT_EQ(e.pid(), pids[0]);
+    std::string what = e.what();
+    EXPECT_NE(what.find("SIGKILL"), std::string::npos) << what;
+    EXPECT_NE(what.find("'ptest::mark_and_nap'"), std::string::npos) << what;
+  }
+  EXPECT_EQ(co_await queued, 3);
+  EXPECT_TRUE(gone(pids[0]));
+  EXPECT_EQ(pool.workers_started(), 2u);
+}
+
+AIO_TEST(process_pool_fault_test, abort_in_a_job) {
+  aio::process_pool_executor pool(1);
+  auto e = co_await expect_broken(pool, do_abort);
+  EXPECT_EQ(e.signal(), SIGABRT);
+  EXPECT_NE(std::string(e.what()).find("SIGABRT"), std::string::npos) << e.what();
+}
+
+AIO_TEST(process_pool_fault_test, segfault_in_a_job) {
+  aio::process_pool_executor pool(1);
+  auto e = co_await expect_broken(pool, do_segfault);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer catches the fault, prints its report and exits with 1.
+  EXPECT_EQ(e.exit_status(), 1) << e.what();
+#else
+  EXPECT_EQ(e.signal(), SIGSEGV) << e.what();
+  EXPECT_NE(std::string(e.what()).find("SIGSEGV"), std::string::npos) << e.what();
+#endif
+}
+
+AIO_TEST(process_pool_fault_test, a_job_that_exits_the_worker) {
+  aio::process_pool_executor pool(1);
+  auto f = pool.submit(do_exit, 7);
+  try {
+    co_await f;
+    ADD_FAILURE() << "no error";
+  } catch (const aio::broken_process_pool_error& e) {
+    EXPECT_EQ(e.signal(), 0);
+    EXPECT_EQ(e.exit_status(), 7);
+    EXPECT_NE(std::string(e.what()).find("exited with status 7"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(co_await pool.submit(add, 1, 1), 2);
+}
+
+AIO_TEST(process_pool_fault_test, max_tasks_per_child_replaces_workers) {
+  aio::process_pool_options o;
+  o.max_workers = 1;
+  o.max_tasks_per_child = 2;
+  aio::process_pool_executor pool(o);
+  std::vector<int> pids;
+  for (int i = 0; i < 5; ++i) pids.push_back(co_await pool.submit(my_pid));
+  EXPECT_EQ(pids[0], pids[1]);
+  EXPECT_EQ(pids[2], pids[3]);
+  EXPECT_NE(pids[0], pids[2]);
+  EXPECT_NE(pids[2], pids[4]);
+  EXPECT_NE(pids[0], pids[4]);
+  EXPECT_EQ(pool.workers_started(), 3u);
+  pool.shutdown();
+  for (int p : pids) EXPECT_TRUE(gone(p)) << p;
+}
+
+AIO_TEST(process_pool_fault_test, cancelling_the_awaiter_drops_a_queued_job) {
+  aio::process_pool_executor pool(1);
+  scratch_dir dir;
+  auto busy = pool.submit(mark_and_nap, dir / "busy", 300);
+  co_await wait_for_file(dir / "busy");
+  auto t = aio::create_task(await_future(pool.submit(touch, dir / "never")));
+  co_await aio::sleep(20ms);
+  t.cancel();
+  EXPECT_THROW(co_await t, aio::cancelled_error);
+  auto direct = pool.submit(touch, dir / "never2");
+  EXPECT_TRUE(direct.cancel());
+  EXPECT_TRUE(direct.cancelled());
+  EXPECT_THROW(co_await direct, aio::cancelled_error);
+  EXPECT_EQ(co_await busy, 300);
+  EXPECT_TRUE(co_await pool.submit(touch, dir / "after"));  // the queue went past them
+  EXPECT_NE(::access((dir / "after").c_str(), F_OK), -1);
+  EXPECT_EQ(::access((dir / "never").c_str(), F_OK), -1);
+  EXPECT_EQ(::access((dir / "never2").c_str(), F_OK), -1);
+}
+
+AIO_TEST(process_pool_fault_test, cancelling_a_running_job_kills_its_worker_when_configured) {
+  aio::process_pool_options o;
+  o.max_workers = 1;
+  o.kill_on_cancel = true;
+  aio::process_pool_executor pool(o);
+  scratch_dir dir;
+  int first = co_await pool.submit(my_pid);
+  auto t = aio::create_task(await_future(pool.submit(mark_and_nap, dir / "running", 30'000)));
+  co_await aio::sleep(1ms);  // t runs up to its co_await
+  co_await wait_for_file(dir / "running");
+  t.cancel();
+  EXPECT_THROW(co_await t, aio::cancelled_error);
+  int second = co_await pool.submit(my_pid);  // a replacement, at once (not after 30 s)
+  EXPECT_NE(first, second);
+  EXPECT_TRUE(co_await wait_gone(first));  // the replacement may start before it is reaped
+  EXPECT_EQ(pool.workers_started(), 2u);
+
+  // future.request_stop() does the same, the job's outcome is cancelled_error.
+  auto f = pool.submit(mark_and_nap, dir / "running2", 30'000);
+  co_await wait_for_file(dir / "running2");
+  EXPECT_TRUE(f.request_stop());
+  EXPECT_THROW(co_await f, aio::cancelled_error);
+  EXPECT_TRUE(gone(second));  // the outcome came from its exit report
+  EXPECT_EQ(co_await pool.submit(add, 1, 2), 3);
+}
+
+AIO_TEST(process_pool_fault_test, cancelling_a_running_job_without_kill_on_cancel_lets_it_finish) {
+  aio::process_pool_executor pool(1);
+  scratch_dir dir;
+  int first = co_await pool.submit(my_pid);
+  auto f = pool.submit(mark_and_nap, dir / "running", 300);
+  auto t = aio::create_task(await_future(std::move(f)));
+  co_await aio::sleep(1ms);  // t runs up to its co_await
+  co_await wait_for_file(dir / "running");
+  t.cancel();
+  EXPECT_THROW(co_await t, aio::cancelled_error);  // at once, as asyncio's awaiter
+  EXPECT_EQ(co_await pool.submit(my_pid), first);  // the same worker, after the job ended
+  EXPECT_EQ(pool.workers_started(), 1u);
+}
