@@ -80,7 +80,8 @@ def run_json(cmd, timeout, env=None):
     if not lines:
         raise RuntimeError(f"{' '.join(cmd)} printed no result:\n{proc.stdout}\n{proc.stderr}")
     result = json.loads(lines[-1])
-    print(f"  {' '.join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd))}: "
+    backend = f"AIO_BACKEND={env['AIO_BACKEND']} " if env and "AIO_BACKEND" in env else ""
+    print(f"  {backend}{' '.join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd))}: "
           f"{result['value']:.6g} {result['unit']} ({time.monotonic() - t0:.1f} s)", file=sys.stderr, flush=True)
     return result
 

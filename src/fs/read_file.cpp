@@ -6,10 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
-#include <span>
 #include <string>
 #include <system_error>
 
@@ -35,26 +35,49 @@ task<> close_quietly(file& f) {
   }
 }
 
+// Opens `path` read-only and returns it with what fstat says. One openat and
+// one fstat (the inode is in memory once the file is open: no blocking), not
+// open()'s general path, which would stat again for the mode's sake.
+task<file> open_for_reading(const std::string& path, struct ::stat& st) {
+  detail::file_io_awaiter op(io_kind::openat, AT_FDCWD, "open", path);
+  op.set_path(path);
+  op.flags_ = O_RDONLY | O_CLOEXEC;
+  int fd = co_await op;
+  int err = ::fstat(fd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;  // Python's open refuses a directory
+  if (err != 0) {
+    detail::close_detached(fd);
+    detail::throw_fs_error(err, "open", path);
+  }
+  co_return file(fd, path, false, S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
 task<std::string> read_file_impl(std::string path) {
-  file f = co_await open(path, "rb");
+  struct ::stat st{};
+  file f = co_await open_for_reading(path, st);
   std::string data;
   std::exception_ptr failure;
   try {
-    // The size comes from fstat: the inode is in memory once the file is open,
-    // so this does not block, and it saves file::read()'s statx round trip
-    // (an io_uring statx always goes through a kernel worker thread).
-    struct ::stat st{};
-    std::size_t size = 0;
-    if (::fstat(f.fileno(), &st) == 0 && S_ISREG(st.st_mode)) size = static_cast<std::size_t>(st.st_size);
+    const std::size_t size = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0;
     if (size == 0) {
       data = co_await f.read();  // empty, or a special file whose size says nothing
     } else {
-      // One byte more than the size: the first read returns the file, the
-      // second sees end of file. A file that grew meanwhile is read on.
+      // Asks for one byte more than the size. A regular file's read comes back
+      // short only at end of file, so a short answer of exactly `size` bytes
+      // is the whole file, read with one kernel read (no second read to see
+      // EOF, no statx: this is most of the cost for small files). A file that
+      // changed size meanwhile, or one longer than a kernel read, is read on
+      // to end of file.
       data.resize(size + 1);
-      std::size_t got = co_await f.read_into(std::as_writable_bytes(std::span(data)));
+      detail::file_io_awaiter op(io_kind::read, f.fileno(), "read", path);
+      op.buf_ = data.data();
+      op.len_ = std::min(data.size(), detail::max_chunk);
+      op.offset_ = 0;
+      const auto got = static_cast<std::size_t>(co_await op);
       data.resize(got);
-      if (got == size + 1) data += co_await f.read();
+      if (got != size || got == op.len_) {
+        co_await f.seek(static_cast<std::int64_t>(got));
+        data += co_await f.read();
+      }
     }
   } catch (...) {
     failure = std::current_exception();
