@@ -71,11 +71,6 @@ async def main():
 asyncio.run(main())
 )";
 
-unsigned short port_of(const aio::sock_address& a) {
-  std::string s = a.to_string();
-  return static_cast<unsigned short>(std::stoi(s.substr(s.rfind(':') + 1)));
-}
-
 // An aiocpp echo server answering "aio:" + datagram, `n` times.
 aio::task<> echo_server(aio::datagram_endpoint& ep, int n) {
   for (int i = 0; i < n; ++i) {
@@ -106,7 +101,7 @@ AIO_TEST(datagram_peer_test, python_asyncio_server) {
     co_await ep.send(msg);
     aio::datagram d = co_await ep.recv();
     EXPECT_EQ(d.data, "py:" + msg);
-    EXPECT_EQ(port_of(d.from), std::stoi(port));
+    EXPECT_EQ(d.from.port(), std::stoi(port));
   }
   // A datagram as large as UDP allows crosses intact.
   std::string big(65000, 'b');
@@ -118,7 +113,7 @@ AIO_TEST(datagram_peer_test, python_asyncio_client) {
   auto ep = co_await aio::create_datagram_endpoint(loopback());
   auto server = aio::create_task(echo_server(ep, 1));
   aio::test::child_process py(
-      {"/usr/bin/python3", "-c", py_client, std::to_string(port_of(ep.sockname()))});
+      {"/usr/bin/python3", "-c", py_client, std::to_string(ep.sockname().port())});
   EXPECT_EQ(co_await read_line(py.out), "aio:hello from python");
   co_await server;
 }
@@ -127,7 +122,7 @@ AIO_TEST(datagram_peer_test, socat_client) {
   auto ep = co_await aio::create_datagram_endpoint(loopback());
   auto server = aio::create_task(echo_server(ep, 1));
   std::string cmd = "printf 'via socat' | /usr/bin/socat -t 20 - UDP4:127.0.0.1:" +
-                    std::to_string(port_of(ep.sockname()));
+                    std::to_string(ep.sockname().port());
   aio::test::child_process socat({"/bin/sh", "-c", cmd});
   co_await server;
   EXPECT_EQ(co_await read_line(socat.out), "aio:via socat");
@@ -138,16 +133,15 @@ AIO_TEST(datagram_peer_test, netcat_client) {
   auto server = aio::create_task(echo_server(ep, 1));
   // -W 1: quit after one datagram back.
   std::string cmd = "printf 'via nc\\n' | /usr/bin/nc -u -W 1 127.0.0.1 " +
-                    std::to_string(port_of(ep.sockname()));
+                    std::to_string(ep.sockname().port());
   aio::test::child_process nc({"/bin/sh", "-c", cmd});
   co_await server;
   EXPECT_EQ(co_await read_line(nc.out), "aio:via nc");
 }
 
 AIO_TEST(datagram_peer_test, python_unix_datagram_server) {
-  char tmpl[] = "/tmp/aio_pydgram_XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
-  std::string path = dir + "/py.sock";
+  aio::test::temp_dir dir("aio_pydgram_");
+  std::string path = dir / "py.sock";
   {
     aio::test::child_process py({"/usr/bin/python3", "-c", py_unix_server, path});
     CO_ASSERT_EQ(py.read_line(), "ready");
@@ -160,5 +154,4 @@ AIO_TEST(datagram_peer_test, python_unix_datagram_server) {
     EXPECT_EQ(d.data, "desserts");
     EXPECT_EQ(d.from.to_string(), path);
   }
-  std::system(("rm -rf " + dir).c_str());
 }

@@ -25,21 +25,7 @@ aio::datagram_options local(const char* host = "127.0.0.1", unsigned short port 
   return o;
 }
 
-unsigned short port_of(const aio::sock_address& a) {
-  return static_cast<unsigned short>(std::stoi(a.to_string().substr(a.to_string().rfind(':') + 1)));
-}
-
 bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
-
-// A fresh directory for socket files, removed with its content.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/aio_dgram_XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~temp_dir() { std::system(("rm -rf " + path).c_str()); }
-};
 
 }  // namespace
 
@@ -50,7 +36,7 @@ AIO_TEST(datagram_test, echo_with_itself_over_udp) {
   auto addr = server.sockname();
   EXPECT_EQ(addr.family(), AF_INET);
   aio::datagram_options to_server;
-  to_server.remote_addr = aio::host_port{"127.0.0.1", port_of(addr)};
+  to_server.remote_addr = aio::host_port{"127.0.0.1", addr.port()};
   auto client = co_await aio::create_datagram_endpoint(to_server);
   CO_ASSERT_TRUE(client.peername().has_value());
   EXPECT_EQ(client.peername()->to_string(), addr.to_string());
@@ -72,7 +58,7 @@ AIO_TEST(datagram_test, ipv6_and_names_resolve) {
   aio::datagram_options v6;
   v6.family = AF_INET6;
   auto client = co_await aio::create_datagram_endpoint(v6);
-  co_await client.sendto("by name", "localhost", port_of(server.sockname()));
+  co_await client.sendto("by name", "localhost", server.sockname().port());
   aio::datagram d = co_await server.recvfrom();
   EXPECT_EQ(d.data, "by name");
   EXPECT_EQ(d.from.family(), AF_INET6);
@@ -105,7 +91,7 @@ AIO_TEST(datagram_test, icmp_unreachable_is_connection_refused_on_the_next_call)
   unsigned short dead;
   {
     auto probe = co_await aio::create_datagram_endpoint(local());
-    dead = port_of(probe.sockname());
+    dead = probe.sockname().port();
   }  // closed: nobody listens on `dead` now
   aio::datagram_options to_dead;
   to_dead.remote_addr = aio::host_port{"127.0.0.1", dead};
@@ -269,8 +255,8 @@ AIO_TEST(datagram_test, a_blocked_send_cancels_and_closes_cleanly) {
 }
 
 AIO_TEST(datagram_test, unix_datagrams_with_a_path_and_an_autobound_client) {
-  temp_dir dir;
-  std::string path = dir.path + "/server.sock";
+  aio::test::temp_dir dir("aio_dgram_");
+  std::string path = dir / "server.sock";
   aio::datagram_options server_opts;
   server_opts.local_path = path;
   auto server = co_await aio::create_datagram_endpoint(server_opts);
@@ -330,7 +316,7 @@ AIO_TEST(datagram_test, reuse_port_and_address_in_use) {
   first.local_addr = aio::host_port{"127.0.0.1", 0};
   first.reuse_port = true;
   auto a = co_await aio::create_datagram_endpoint(first);
-  unsigned short port = port_of(a.sockname());
+  unsigned short port = a.sockname().port();
   aio::datagram_options second;
   second.local_addr = aio::host_port{"127.0.0.1", port};
   second.reuse_port = true;

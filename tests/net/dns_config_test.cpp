@@ -63,7 +63,7 @@ AIO_TEST(dns_config_test, hosts_file_is_honoured) {
 
 AIO_TEST(dns_config_test, resolv_conf_search_domains_apply) {
   aio::test::dns_server dns({"10.6.6.6 box.test"});
-  std::string conf = dns.dir + "/resolv.conf";
+  std::string conf = dns.dir / "resolv.conf";
   std::ofstream(conf) << "search test\noptions ndots:1\n";
   aio::configure_resolver(resolver_for({dns.address()}, 2s, 2, conf));
   auto r = co_await aio::getaddrinfo("box", 80, AF_INET);

@@ -66,7 +66,7 @@ AIO_TEST(many_connections, ten_thousand_concurrent_round_trips) {
         --open;
       },
       "127.0.0.1", 0, so);
-  unsigned short port = aio::test::port_of(srv.sockets().at(0));
+  unsigned short port = srv.sockets().at(0).port();
 
   aio::semaphore connecting(512);  // connects in flight, not connections open
   co_await aio::with_task_group([&](aio::task_group& tg) -> aio::task<> {
@@ -105,7 +105,7 @@ AIO_TEST(many_connections, out_of_descriptors_pauses_accepting_without_spinning)
         co_await w.write(co_await r.readline());
       },
       "127.0.0.1", 0);
-  unsigned short port = aio::test::port_of(srv.sockets().at(0));
+  unsigned short port = srv.sockets().at(0).port();
 
   // The clients are another process (this one will have no descriptor to
   // spare); they wait until `go` disappears, which needs no descriptor here.

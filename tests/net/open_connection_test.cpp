@@ -28,7 +28,7 @@ aio::task<> echo(std::unique_ptr<aio::transport> t) {
   }
 }
 
-unsigned short port(const aio::server& s) { return aio::test::port_of(s.sockets().at(0)); }
+unsigned short port(const aio::server& s) { return s.sockets().at(0).port(); }
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;

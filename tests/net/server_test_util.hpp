@@ -68,12 +68,6 @@ inline int count_open_fds() {
   return n - 1;  // the directory's own fd
 }
 
-inline unsigned short port_of(const sock_address& a) {
-  if (a.family() == AF_INET)
-    return ntohs(reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_port);
-  return ntohs(reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_port);
-}
-
 /// True when the loopback has an IPv6 address (::1).
 inline bool has_ipv6_loopback() {
   int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
@@ -121,7 +115,7 @@ struct test_port {
   }
   ~test_port() { close_all(); }
   test_port(const test_port&) = delete;
-  unsigned short port() const { return port_of(addr); }
+  unsigned short port() const { return addr.port(); }
 
  private:
   void close_all() {

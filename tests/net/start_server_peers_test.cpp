@@ -31,7 +31,7 @@ aio::task<> shout(aio::stream_reader r, aio::stream_writer w) {
   co_await w.wait_closed();
 }
 
-unsigned short port(const aio::server& s) { return aio::test::port_of(s.sockets().at(0)); }
+unsigned short port(const aio::server& s) { return s.sockets().at(0).port(); }
 
 // A program's first line of output, read on the loop (the program talks to
 // a server on this same loop, so a blocking read would deadlock).
@@ -198,7 +198,7 @@ AIO_TEST(server_peers, a_name_with_two_addresses_listens_on_both_with_one_port) 
   bool six = aio::test::has_ipv6_loopback();
   CO_ASSERT_EQ(srv.sockets().size(), six ? 2u : 1u);
   unsigned short p = port(srv);
-  for (auto& s : srv.sockets()) EXPECT_EQ(aio::test::port_of(s), p);
+  for (auto& s : srv.sockets()) EXPECT_EQ(s.port(), p);
   for (const char* host : {"127.0.0.1", "::1"}) {
     if (!six && std::string(host) == "::1") continue;
     auto [r, w] = co_await aio::open_connection(host, p);

@@ -36,7 +36,7 @@ aio::server_options not_serving() {
   return o;
 }
 
-unsigned short port(const aio::server& s) { return aio::test::port_of(s.sockets().at(0)); }
+unsigned short port(const aio::server& s) { return s.sockets().at(0).port(); }
 
 aio::task<std::string> round_trip(unsigned short p, std::string msg) {
   auto t = co_await aio::create_connection("127.0.0.1", p);

@@ -160,20 +160,12 @@ AIO_TEST(stream_cancel, cancelled_wait_closed) {
 }
 
 namespace {
-struct temp_file {
-  int fd = -1;
+// `n` bytes of a pattern in an anonymous file.
+struct pattern_file {
   std::string data;
-  explicit temp_file(std::size_t n) : data(pattern(n, "sendfile-data:")) {
-    char path[] = "/tmp/aio_stream_XXXXXX";
-    fd = ::mkstemp(path);
-    ::unlink(path);
-    for (std::size_t off = 0; off < data.size();) {
-      ssize_t w = ::write(fd, data.data() + off, data.size() - off);
-      if (w <= 0) throw std::system_error(errno, std::generic_category(), "write temp file");
-      off += static_cast<std::size_t>(w);
-    }
-  }
-  ~temp_file() { ::close(fd); }
+  aio::test::temp_file file{data};
+  int fd = file.fd;
+  explicit pattern_file(std::size_t n) : data(pattern(n, "sendfile-data:")) {}
 };
 aio::task<std::size_t> send_file(aio::stream_writer& w, int fd) {
   co_return co_await w.sendfile(fd);
@@ -186,7 +178,7 @@ AIO_TEST(stream_cancel, cancelled_sendfile_leaves_the_writer_usable) {
   stream_test::small_buffers(fs);
   auto a = aio::make_streams(aio::make_fd_transport(fc));
   auto b = aio::make_streams(aio::make_fd_transport(fs));
-  temp_file f(4 << 20);
+  pattern_file f(4 << 20);
   auto t = aio::create_task(send_file(a.second, f.fd));
   co_await aio::sleep(2ms);
   EXPECT_FALSE(t.done());  // waiting for the socket to drain
@@ -207,7 +199,7 @@ AIO_TEST(stream_cancel, cancelled_sendfile_waiting_behind_the_flusher) {
   stream_test::small_buffers(fs);
   auto a = aio::make_streams(aio::make_fd_transport(fc));
   auto b = aio::make_streams(aio::make_fd_transport(fs));
-  temp_file f(1000);
+  pattern_file f(1000);
   std::string big = pattern(2 << 20);
   co_await a.second.write(big);
   CO_ASSERT_TRUE(a.second.buffer_size() > 0);

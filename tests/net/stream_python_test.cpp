@@ -231,13 +231,9 @@ asyncio.run(main())
 )",
                  {"3000000"});
   std::string data = pattern(3000000, "The quick brown fox jumps over the lazy dog. ");
-  char path[] = "/tmp/aio_py_sendfile_XXXXXX";
-  int fd = ::mkstemp(path);
-  ::unlink(path);
-  CO_ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  aio::test::temp_file file(data);
   auto [r, w] = co_await stream_test::connect_tcp(py.port);
-  EXPECT_EQ(co_await w.sendfile(fd), data.size());
-  ::close(fd);
+  EXPECT_EQ(co_await w.sendfile(file.fd), data.size());
   w.write_eof();
   EXPECT_EQ(co_await py.out.readline(), "ok\n");
 }

@@ -108,22 +108,22 @@ AIO_TEST(subprocess_test, a_missing_program_is_an_error_naming_it) {
     EXPECT_EQ(e.code().value(), ENOENT);
     EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/prog"), std::string::npos) << e.what();
   }
-  char data_file[] = "/tmp/aio_sp_data_XXXXXX";
-  ::close(::mkstemp(data_file));  // mode 0600: not executable
+  aio::test::temp_dir dir("aio_sp_");
+  std::string data_file = dir / "data";
+  ::close(::open(data_file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));  // not executable
   try {
     co_await aio::create_subprocess_exec(data_file, {});
     ADD_FAILURE() << "spawning a data file should fail";
   } catch (const std::system_error& e) {
     EXPECT_EQ(e.code().value(), EACCES) << e.what();
   }
-  ::chmod(data_file, 0700);  // executable, but no program: the kernel says ENOEXEC
+  ::chmod(data_file.c_str(), 0700);  // executable, but no program: the kernel says ENOEXEC
   try {
     co_await aio::create_subprocess_exec(data_file, {});
     ADD_FAILURE() << "spawning an empty file should fail";
   } catch (const std::system_error& e) {
     EXPECT_EQ(e.code().value(), ENOEXEC) << e.what();
   }
-  ::unlink(data_file);
   aio::subprocess_options bad_cwd;
   bad_cwd.cwd = "/nonexistent/cwd";
   try {
@@ -262,9 +262,8 @@ AIO_TEST(subprocess_test, stdio_to_devnull_and_to_files) {
   auto p = co_await aio::create_subprocess_exec("cat", {}, null_in);
   EXPECT_EQ((co_await p.communicate()).out, "");
   EXPECT_EQ(co_await p.wait(), 0);
-  char path[] = "/tmp/aio_sp_out_XXXXXX";
-  int file = ::mkstemp(path);
-  CO_ASSERT_TRUE(file >= 0);
+  aio::test::temp_file out;
+  int file = out.fd;
   aio::subprocess_options to_file;
   to_file.stdout = sp::file(file);
   to_file.stderr = sp::stdout;
@@ -282,6 +281,4 @@ AIO_TEST(subprocess_test, stdio_to_devnull_and_to_files) {
   ::lseek(file, 0, SEEK_SET);
   auto r = co_await aio::create_subprocess_exec("cat", {}, from_file);
   EXPECT_EQ((co_await r.communicate()).out, "one\ntwo\n");
-  ::close(file);
-  ::unlink(path);
 }

@@ -199,13 +199,10 @@ bool dns_probe(unsigned short port, const std::string& name, int ms) {
 dns_server::dns_server(const std::vector<std::string>& hosts, int ttl, const std::vector<std::string>& extra) {
   if (::access(dnsmasq_path, X_OK) != 0)
     throw std::runtime_error("dns_server: /usr/sbin/dnsmasq is missing (apt-get install dnsmasq-base)");
-  char tmpl[] = "/tmp/aio-dnsmasq-XXXXXX";
-  if (!::mkdtemp(tmpl)) throw std::system_error(errno, std::generic_category(), "mkdtemp");
-  dir = tmpl;
   static std::atomic<int> servers_made{0};
   std::string probe = "probe-" + std::to_string(::getpid()) + "-" + std::to_string(servers_made++);
   {
-    std::ofstream f(dir + "/hosts");
+    std::ofstream f(dir / "hosts");
     for (const auto& line : hosts) f << line << '\n';
     f << "127.0.0.1 " << probe << ".invalid\n";
   }
@@ -222,7 +219,7 @@ dns_server::dns_server(const std::vector<std::string>& hosts, int ttl, const std
                                      "--bind-interfaces",
                                      "--no-resolv",
                                      "--no-hosts",
-                                     "--addn-hosts=" + dir + "/hosts",
+                                     "--addn-hosts=" + dir / "hosts",
                                      "--local=/test/",
                                      "--local=/invalid/",
                                      "--local-ttl=" + std::to_string(ttl),
@@ -232,12 +229,12 @@ dns_server::dns_server(const std::vector<std::string>& hosts, int ttl, const std
                                      "--user=" + user,
                                      "--group=" + grp,
                                      "--log-queries",
-                                     "--log-facility=" + dir + "/log"};
+                                     "--log-facility=" + dir / "log"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    std::string err_path = dir + "/stderr";  // no allocation in the child
+    std::string err_path = dir / "stderr";  // no allocation in the child
     pid_t parent = ::getpid();
     pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
@@ -267,7 +264,7 @@ dns_server::dns_server(const std::vector<std::string>& hosts, int ttl, const std
       pid = -1;
     }
   }
-  std::ifstream err(dir + "/stderr");
+  std::ifstream err(dir / "stderr");
   std::stringstream text;
   text << err.rdbuf();
   throw std::runtime_error("dns_server: dnsmasq did not start: " + text.str());
@@ -275,10 +272,6 @@ dns_server::dns_server(const std::vector<std::string>& hosts, int ttl, const std
 
 dns_server::~dns_server() {
   stop();
-  if (!dir.empty()) {
-    std::string cmd = "rm -rf '" + dir + "'";
-    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "dns_server: could not remove %s\n", dir.c_str());
-  }
 }
 
 void dns_server::stop() {
@@ -291,7 +284,7 @@ void dns_server::stop() {
 std::string dns_server::address() const { return "127.0.0.1:" + std::to_string(port); }
 
 int dns_server::queries(const std::string& name, const std::string& type) const {
-  std::ifstream log(dir + "/log");
+  std::ifstream log(dir / "log");
   auto lower = [](std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aio/aio.hpp"
@@ -68,6 +69,28 @@ struct child_process {
   int out = -1;
 };
 
+/// A fresh directory (mode 0700) under the temporary directory, named
+/// <prefix><unique suffix>; removed with everything in it on destruction.
+struct temp_dir {
+  explicit temp_dir(std::string_view prefix = "aio-test-");
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  /// The path of `name` inside the directory.
+  std::string operator/(std::string_view name) const;
+  std::string path;
+};
+
+/// An anonymous file (O_TMPFILE: it has no name and vanishes when closed)
+/// holding `content`, open read-write; closed on destruction.
+struct temp_file {
+  explicit temp_file(std::string_view content = {});
+  ~temp_file();
+  temp_file(const temp_file&) = delete;
+  temp_file& operator=(const temp_file&) = delete;
+  int fd = -1;
+};
+
 }  // namespace aio::test
 
 #define AIO_TEST_SUITE(suite)                                                             \
@@ -118,7 +141,7 @@ struct dns_server {
   void stop();
   unsigned short port = 0;
   int pid = -1;
-  std::string dir;  // a temporary directory with the hosts file and the query log
+  temp_dir dir{"aio-dnsmasq-"};  // the hosts file and the query log
 };
 
 /// A UDP socket bound to 127.0.0.1 that never reads: a DNS server that never answers.

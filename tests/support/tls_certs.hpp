@@ -25,11 +25,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "aio_test.hpp"
+
 namespace aio::test {
 
 /// Paths of PEM files (and their text) for TLS tests.
 struct tls_certs {
-  std::string dir;
+  temp_dir scratch{"aio-tls-certs-"};
+  std::string dir = scratch.path;
   std::string ca_file, ca_key;  // the test CA
   std::string server_cert,
       server_key;  // CN=localhost, SAN localhost, 127.0.0.1, ::1; signed by the CA
@@ -41,10 +44,6 @@ struct tls_certs {
   std::string ca_pem, server_cert_pem, server_key_pem;  // file contents
 
   tls_certs();
-  ~tls_certs() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
   tls_certs(const tls_certs&) = delete;
 };
 
@@ -153,9 +152,6 @@ inline std::string write_file(const std::string& dir, const char* name, const st
 
 inline tls_certs::tls_certs() {
   using namespace detail;
-  char tmpl[] = "/tmp/aio-tls-certs-XXXXXX";
-  check(::mkdtemp(tmpl) != nullptr, "mkdtemp");
-  dir = tmpl;
   const char* names = "DNS:localhost,IP:127.0.0.1,IP:::1";
   test_pkey ca_k = make_key(), srv_k = make_key(), old_k = make_key(), self_k = make_key(),
             cli_k = make_key();
