@@ -79,3 +79,15 @@ set(async_files_output
     "aio::fs (finished [0-9.]+x sooner|took [0-9.]+x as long here).*Why: ")
 string(JOIN "" async_files_regex ${async_files_output})
 expect(0 "${async_files_regex}" tour async-files --quick)
+
+# use-every-core: four worker processes each start and finish their task; the
+# guide's cpu_bound_task under workers::run(1) and (2), and the speed-up.
+set(use_every_core_output
+    "== use every core: one loop per process \\(aio tour use-every-core\\) ==.*"
+    "task [0-3] started in process [0-9]+.*task [0-3] finished in process [0-9]+.*"
+    "All four finished after [0-9.]+ (s|ms).*"
+    "workers::run\\(1\\).*cpu_bound_task\\(4\\) = 799999960000000.*wall time.*"
+    "workers::run\\(2\\).*wall time.*"
+    "Two processes: [0-9.]+x the speed of one")
+string(JOIN "" use_every_core_regex ${use_every_core_output})
+expect(0 "${use_every_core_regex}" tour use-every-core --quick)

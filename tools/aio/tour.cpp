@@ -17,6 +17,7 @@ namespace aio::tour {
 void never_block(const options& opts);
 void find_what_blocks(const options& opts);
 void use_async_modules(const options& opts);
+void use_every_core(const options& opts);
 void async_files(const options& opts);
 
 namespace {
@@ -28,6 +29,7 @@ constexpr std::array registry{
     lesson{"use-async-modules", "use async modules, not blocking ones", &use_async_modules},
     lesson{"async-files", "files need async modules too", &async_files},
     lesson{"find-what-blocks", "find what blocks the loop", &find_what_blocks},
+    lesson{"use-every-core", "use every core: one loop per process", &use_every_core},
 };
 
 }  // namespace
