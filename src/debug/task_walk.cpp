@@ -51,6 +51,10 @@ std::string io_what(const aio::detail::io_op& op) {
       return "mkdir";
     case aio::detail::io_kind::renameat:
       return "file rename";
+    case aio::detail::io_kind::symlinkat:
+      return "symlink";
+    case aio::detail::io_kind::linkat:
+      return "link";
   }
   return "I/O";
 }

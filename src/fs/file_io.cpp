@@ -12,20 +12,6 @@
 
 namespace aio::fs::detail {
 
-namespace {
-
-// The hand-back of a pool job to the loop of the awaiting task.
-struct hand_back {
-  aio::detail::io_op* op;
-  int res;
-  void operator()() noexcept {
-    op->res_ = res;
-    op->complete_(op);
-  }
-};
-
-}  // namespace
-
 bool runs_on_pool(const event_loop& loop, aio::detail::io_kind) noexcept {
   return loop.backend_name() != "io_uring";
 }

@@ -48,6 +48,17 @@ struct file_io_awaiter : aio::detail::io_awaiter {
   void start_pooled();
 };
 
+/// The hand-back of a pool job to the loop of the awaiting task (through
+/// call_soon_threadsafe): sets the op's result and completes it.
+struct hand_back {
+  aio::detail::io_op* op;
+  int res;
+  void operator()() noexcept {
+    op->res_ = res;
+    op->complete_(op);
+  }
+};
+
 /// True when `kind` runs on the pool for this loop (the epoll backend). On
 /// io_uring, an op the running kernel lacks (ftruncate before Linux 6.9) is
 /// answered -EOPNOTSUPP by the backend and then moves to the pool as well.

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // Directories and names: Python's os.mkdir / os.makedirs / os.rmdir /
-// os.listdir / os.remove / os.rename. Each is one io_uring operation (mkdirat,
-// unlinkat, renameat) where io_uring has one; listdir (getdents has no
-// io_uring op) and everything on the epoll backend run on the library's
-// internal thread pool. Errors: std::system_error naming the call and path.
+// os.listdir / os.remove / os.rename / os.chmod and shutil.rmtree. Each is one
+// io_uring operation (mkdirat, unlinkat, renameat) where io_uring has one;
+// listdir (getdents has no io_uring op), chmod, remove_tree and everything on
+// the epoll backend run on the library's internal thread pool. Errors:
+// std::system_error naming the call and path. scandir (entries with their
+// types) is in scandir.hpp.
 
 #include <sys/types.h>
 
@@ -33,5 +35,22 @@ task<> rename(const std::filesystem::path& from, const std::filesystem::path& to
 /// Like os.listdir: the names in `path` (no "." or ".."), in directory order.
 /// Cancel-safe: on cancel the task resumes at once; the listing is discarded.
 task<std::vector<std::string>> listdir(const std::filesystem::path& path);
+
+/// Like os.chmod(path, mode) (follows symlinks): sets the permission bits
+/// (mode & 07777). Throws std::system_error "chmod '<path>': …". A cancelled
+/// call may still have changed the mode.
+task<> chmod(const std::filesystem::path& path, mode_t mode);
+
+/// Like shutil.rmtree(path, ignore_errors): removes the directory and all it
+/// contains, on one pool thread, relative to open directory fds (a directory
+/// swapped for a symlink meanwhile is never followed: symlinks inside are
+/// removed, not their targets). `path` itself must be a directory, not a
+/// symlink to one (ENOTDIR, as Python refuses). Throws std::system_error
+/// "remove_tree '<entry>': …" naming the entry that could not be removed;
+/// with ignore_errors it removes what it can and throws nothing (but
+/// cancelled_error). Not cancel-safe: a cancelled call stops between two
+/// entries (the task resumes once the pool thread stopped) with part of the
+/// tree removed.
+task<> remove_tree(const std::filesystem::path& path, bool ignore_errors = false);
 
 }  // namespace aio::fs

@@ -73,6 +73,13 @@ int perform_io(io_op& op) noexcept {
         r = ::renameat2(op.fd_, static_cast<const char*>(op.buf_), AT_FDCWD,
                         static_cast<const char*>(op.buf2_), op.flags_);
         break;
+      case io_kind::symlinkat:
+        r = ::symlinkat(static_cast<const char*>(op.buf_), op.fd_, static_cast<const char*>(op.buf2_));
+        break;
+      case io_kind::linkat:
+        r = ::linkat(op.fd_, static_cast<const char*>(op.buf_), op.fd_, static_cast<const char*>(op.buf2_),
+                     static_cast<int>(op.flags_));
+        break;
       case io_kind::writev: {
         const auto* iov = static_cast<const iovec*>(op.buf_);
         int count = static_cast<int>(op.len_);

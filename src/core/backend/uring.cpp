@@ -120,6 +120,13 @@ class uring_backend final : public backend {
         ::io_uring_prep_renameat(s, op.fd_, static_cast<const char*>(op.buf_), AT_FDCWD,
                                  static_cast<const char*>(op.buf2_), op.flags_);
         break;
+      case io_kind::symlinkat:
+        ::io_uring_prep_symlinkat(s, static_cast<const char*>(op.buf_), op.fd_, static_cast<const char*>(op.buf2_));
+        break;
+      case io_kind::linkat:
+        ::io_uring_prep_linkat(s, op.fd_, static_cast<const char*>(op.buf_), op.fd_,
+                               static_cast<const char*>(op.buf2_), static_cast<int>(op.flags_));
+        break;
       case io_kind::writev:
         ::io_uring_prep_writev(s, op.fd_, static_cast<const iovec*>(op.buf_), static_cast<unsigned>(op.len_),
                                op.offset_);

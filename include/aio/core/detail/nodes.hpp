@@ -59,13 +59,16 @@ struct timer_node {
 ///   unlinkat flags_ 0 or AT_REMOVEDIR
 ///   mkdirat  len_ mode
 ///   renameat buf2_ the new path (relative to AT_FDCWD), flags_ RENAME_* flags
+///   symlinkat buf_ the link's target (any text), buf2_ the link's path
+///   linkat   buf_ the existing path, buf2_ the new path (both relative to
+///            AT_FDCWD), flags_ AT_SYMLINK_FOLLOW or 0
 ///   writev   buf_ the `const iovec*` array, len_ its count (<= IOV_MAX), offset_
 ///            as for write (-1: the current position, or the end with O_APPEND)
 /// The epoll backend performs file kinds synchronously (they block): aiocpp::fs
 /// never hands them to it, it runs them on its thread pool instead.
 enum class io_kind : std::uint8_t {
   recv, send, accept, connect, poll, read, write, recvmsg, sendmsg,
-  openat, close, statx, fsync, ftruncate, unlinkat, mkdirat, renameat, writev
+  openat, close, statx, fsync, ftruncate, unlinkat, mkdirat, renameat, writev, symlinkat, linkat
 };
 
 /// One I/O operation handed to the backend. `complete_` runs on the loop
