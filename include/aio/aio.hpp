@@ -24,6 +24,8 @@
 #include "aio/core/wait.hpp"
 #include "aio/exec/concurrent_future.hpp"
 #include "aio/exec/run_in_executor.hpp"
+#include "aio/exec/process_pool_executor.hpp"
+#include "aio/exec/serialise.hpp"
 #include "aio/exec/thread_pool_executor.hpp"
 #include "aio/exec/to_thread.hpp"
 #include "aio/debug/blocking_detector.hpp"
