@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <fstream>
 #include <list>
 #include <string>
@@ -14,6 +15,9 @@
 #include <system_error>
 #include <vector>
 
+#include "aio/core/create_task.hpp"
+#include "aio/core/errors.hpp"
+#include "aio/core/sleep.hpp"
 #include "aio/fs/file.hpp"
 #include "aio/fs/read_file.hpp"
 #include "aio_test.hpp"
@@ -21,6 +25,25 @@
 
 namespace fs = aio::fs;
 using fs::test::temp_dir;
+using namespace std::chrono_literals;
+
+namespace {
+
+// 40 strings of 1 MiB: two writev ops (32 MiB, then 8).
+std::vector<std::string> forty_mib() {
+  std::vector<std::string> parts;
+  for (std::uint32_t i = 0; i < 40; ++i) parts.push_back(fs::test::pattern(1u << 20, i + 1));
+  return parts;
+}
+
+aio::task<> write_forty(std::string path) {
+  auto f = co_await fs::open(path, "w");
+  std::vector<std::string> parts = forty_mib();  // freed with this frame when cancelled
+  co_await f.writelines(parts);
+  co_await f.close();
+}
+
+}  // namespace
 
 AIO_TEST_SUITE(fs_writelines_test);
 
@@ -184,4 +207,41 @@ AIO_TEST(fs_writelines_test, writelines_on_a_read_only_file_names_it) {
   }
   EXPECT_EQ(err, EBADF);
   EXPECT_NE(what.find("write '" + (d / "ro") + "'"), std::string::npos) << what;
+}
+
+AIO_TEST(fs_writelines_test, cancelled_writelines_writes_a_prefix_and_leaks_no_fd) {
+  temp_dir d;
+  std::string path = d / "c";
+  std::string expected;
+  for (const auto& p : forty_mib()) expected += p;
+  int baseline = fs::test::open_fd_count();
+  int cancelled = 0;
+  for (int k = 0; k < 8; ++k) {
+    auto t = aio::create_task(write_forty(path));
+    for (int i = 0; i < k; ++i) co_await aio::sleep(0s);
+    t.cancel();
+    try {
+      co_await t;
+    } catch (const aio::cancelled_error&) {
+      ++cancelled;
+    }
+    int fds = fs::test::open_fd_count();
+    for (int i = 0; i < 2000 && fds != baseline; ++i) {
+      co_await aio::sleep(1ms);
+      fds = fs::test::open_fd_count();
+    }
+    EXPECT_EQ(fds, baseline) << "cancelled after " << k << " yields";
+    bool exists = true;
+    std::string back;
+    try {
+      back = co_await fs::read_file(path);
+    } catch (const std::system_error&) {
+      exists = false;  // cancelled before the open
+    }
+    if (exists) {
+      EXPECT_LE(back.size(), expected.size());
+      EXPECT_TRUE(std::string_view(expected).substr(0, back.size()) == back) << "not a prefix after " << k;
+    }
+  }
+  EXPECT_GT(cancelled, 0);
 }
