@@ -64,6 +64,14 @@ int supervise(std::size_t n, main_factory make, const options& o);
 std::size_t usable_cores() noexcept;
 }  // namespace detail
 
+namespace detail {
+/// `main` as a main_factory (its task<> or task<int> as an exit status).
+template <class Main>
+main_factory factory_of(Main main) {
+  return [m = std::move(main)](std::size_t i) mutable { return exit_status_of(std::invoke(m, i)); };
+}
+}  // namespace detail
+
 /// A worker's main: called with the worker's index, returns task<> or
 /// task<int> (the worker's exit status).
 template <class Main>
@@ -88,10 +96,7 @@ concept worker_main = std::is_invocable_v<Main&, std::size_t> &&
 /// atexit handlers or static destructors (stdio is flushed).
 template <worker_main Main>
 int run(std::size_t n, Main main, const options& o = options()) {
-  detail::main_factory make = [m = std::move(main)](std::size_t i) mutable {
-    return detail::exit_status_of(std::invoke(m, i));
-  };
-  return detail::supervise(n, std::move(make), o);
+  return detail::supervise(n, detail::factory_of(std::move(main)), o);
 }
 
 }  // namespace aio::workers

@@ -71,10 +71,7 @@ int run_thread_group(std::size_t n, main_factory make, const options& o);
 /// cannot be started (the ones started are stopped first). Blocks.
 template <worker_main Main>
 int run_threads(std::size_t n, Main main, const options& o = options()) {
-  detail::main_factory make = [m = std::move(main)](std::size_t i) mutable {
-    return detail::exit_status_of(std::invoke(m, i));
-  };
-  return detail::run_thread_group(n, std::move(make), o);
+  return detail::run_thread_group(n, detail::factory_of(std::move(main)), o);
 }
 
 }  // namespace aio::workers
