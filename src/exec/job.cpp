@@ -55,6 +55,7 @@ void job_base::publish(bool notify_awaiter) noexcept {
 }
 
 bool job_base::spin_briefly() const noexcept {
+  if (!spin_) return done();
   // Up to 4 µs: about what the loop itself spends on one hand-back (eventfd
   // write, wake-up, poll re-arm), so a job that is not done by then costs the
   // loop at most twice, and a quick one costs it nothing but this. A job no

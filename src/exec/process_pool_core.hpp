@@ -43,6 +43,9 @@ class process_pool_core {
   std::thread thread_;
   std::atomic<std::size_t> started_{0};
 
+  // The supervisor is (about to be) blocked in poll: a submit must write the
+  // eventfd. While it runs, jobs are picked up without that system call.
+  std::atomic<bool> sleeping_{false};
   int wake_fd_ = -1;  // eventfd
   int server_ = -1;   // the connection to the fork server (the supervisor's)
 

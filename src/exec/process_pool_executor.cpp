@@ -101,7 +101,8 @@ void process_pool_executor::enqueue(detail::remote_call* call) {
     call->base().add_ref();  // the queue's
     k.push(call);
   }
-  k.wake();
+  // The supervisor sets sleeping_ before it checks the queue one last time.
+  if (k.sleeping_.load() && k.sleeping_.exchange(false)) k.wake();
 }
 
 void process_pool_executor::shutdown(bool wait, bool cancel_futures,

@@ -95,6 +95,8 @@ void process_pool_core::supervise() noexcept {
   unsigned spawn_failures = 0;
   auto spawn_after = std::chrono::steady_clock::time_point::min();
   std::vector<pollfd> fds;
+  constexpr std::size_t read_buffer_size = 256 * 1024;
+  auto read_buffer = std::make_unique_for_overwrite<char[]>(read_buffer_size);
 
   auto publish_pids = [&] {
     std::vector<pid_t> pids;
@@ -130,9 +132,7 @@ void process_pool_core::supervise() noexcept {
     workers.push_back(std::move(w));
     return true;
   };
-  auto complete = [&](worker& w, wire::kind k, std::string_view payload) {
-    w.on_stop.reset();
-    remote_call* c = std::exchange(w.call, nullptr);
+  auto complete = [&](worker& w, remote_call* c, wire::kind k, std::string_view payload) {
     if (!c) return;
     if (k == wire::kind::value) {
       c->finish_value(payload);
@@ -156,36 +156,6 @@ void process_pool_core::supervise() noexcept {
       w.retiring = true;
     }
   };
-  // Reads what the worker sent, completes every whole response.
-  auto read_results = [&](worker& w) {
-    while (w.fd >= 0) {
-      std::size_t want = 65536;
-      if (w.in.size() >= 4) {
-        std::uint32_t len;
-        std::memcpy(&len, w.in.data(), sizeof len);
-        if (4 + std::size_t(len) > w.in.size()) want = std::max(want, 4 + std::size_t(len) - w.in.size());
-      }
-      std::size_t old = w.in.size();
-      w.in.resize(old + want);
-      ssize_t n = ::recv(w.fd, w.in.data() + old, want, MSG_DONTWAIT);
-      w.in.resize(old + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-        ::close(w.fd);  // the worker is gone; its exit status comes from the fork server
-        w.fd = -1;
-      }
-      if (n <= 0) break;
-      std::size_t at = 0;
-      while (w.in.size() - at >= wire::response_header) {
-        std::uint32_t len;
-        std::memcpy(&len, w.in.data() + at, sizeof len);
-        if (w.in.size() - at - 4 < len) break;
-        auto k = static_cast<wire::kind>(w.in[at + 4]);
-        complete(w, k, std::string_view(w.in).substr(at + wire::response_header, len - 1));
-        at += 4 + std::size_t(len);
-      }
-      w.in.erase(0, at);
-    }
-  };
   auto send_job = [&](worker& w, remote_call* c) {
     w.call = c;
     const std::string& name = c->entry->name;
@@ -201,6 +171,56 @@ void process_pool_core::supervise() noexcept {
     wire::write_all(w.fd, iov, 3);
     std::stop_token token = c->stop_token();
     if (token.stop_possible()) w.on_stop.emplace(std::move(token), stop_hook{&w, this});
+  };
+
+  // Gives an idle worker the next queued job, if any.
+  auto feed = [&](worker& w) {
+    while (w.idle()) {
+      remote_call* c;
+      {
+        std::lock_guard lock(mutex_);
+        c = pop();
+      }
+      if (!c) return;
+      if (c->base().claim())
+        send_job(w, c);
+      else
+        c->base().release();  // dropped while queued
+    }
+  };
+  // Reads what the worker sent; gives it its next job, then completes every
+  // whole response (the worker works while the results are handed back).
+  std::vector<std::pair<wire::kind, std::string_view>> responses;
+  auto read_results = [&](worker& w) {
+    while (w.fd >= 0) {
+      ssize_t n = ::recv(w.fd, read_buffer.get(), read_buffer_size, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+        ::close(w.fd);  // the worker is gone; its exit status comes from the fork server
+        w.fd = -1;
+      }
+      if (n <= 0) break;
+      w.in.append(read_buffer.get(), static_cast<std::size_t>(n));
+      std::size_t at = 0;
+      responses.clear();
+      while (w.in.size() - at >= wire::response_header) {
+        std::uint32_t len;
+        std::memcpy(&len, w.in.data() + at, sizeof len);
+        if (w.in.size() - at - 4 < len) break;
+        auto k = static_cast<wire::kind>(w.in[at + 4]);
+        responses.emplace_back(k, std::string_view(w.in).substr(at + wire::response_header, len - 1));
+        at += 4 + std::size_t(len);
+      }
+      if (!responses.empty()) {
+        remote_call* c = w.call;
+        w.call = nullptr;  // one job in flight per worker: one response at most
+        w.on_stop.reset();
+        bool retire = options_.max_tasks_per_child && w.done + 1 >= options_.max_tasks_per_child;
+        if (!retire) feed(w);
+        complete(w, c, responses.front().first, responses.front().second);
+      }
+      w.in.erase(0, at);
+      if (static_cast<std::size_t>(n) < read_buffer_size) break;  // drained
+    }
   };
 
   for (std::size_t i = 0; i < max_workers_; ++i) spawn();
@@ -251,20 +271,7 @@ void process_pool_core::supervise() noexcept {
     }
 
     // --- feed the idle workers
-    for (auto& w : workers) {
-      while (w->idle()) {
-        remote_call* c;
-        {
-          std::lock_guard lock(mutex_);
-          c = pop();
-        }
-        if (!c) break;
-        if (c->base().claim())
-          send_job(*w, c);
-        else
-          c->base().release();  // dropped while queued
-      }
-    }
+    for (auto& w : workers) feed(*w);
     bool queued;
     {
       std::lock_guard lock(mutex_);
@@ -300,7 +307,15 @@ void process_pool_core::supervise() noexcept {
     if (active < max_workers_ && !kill_all && (!shutting || queued) && spawn_after > now)
       timeout = static_cast<int>(
           std::chrono::ceil<std::chrono::milliseconds>(spawn_after - now).count());
-    if (::poll(fds.data(), fds.size(), timeout) < 0) continue;
+    sleeping_.store(true);
+    bool any_idle = std::any_of(workers.begin(), workers.end(), [](const auto& w) { return w->idle(); });
+    if (any_idle) {  // a job submitted since the feeding above did not write the eventfd
+      std::lock_guard lock(mutex_);
+      if (head_) timeout = 0;
+    }
+    int ready = ::poll(fds.data(), fds.size(), timeout);
+    sleeping_.store(false);
+    if (ready < 0) continue;
     if (fds[0].revents) {
       std::uint64_t n;
       [[maybe_unused]] ssize_t r = ::read(wake_fd_, &n, sizeof n);

@@ -96,6 +96,7 @@ class job_base {
 
   std::exception_ptr exception_;
   std::stop_source stop_{std::nostopstate};
+  bool spin_ = true;  // false: spin_briefly never waits (a job that takes a round trip to another process)
 
  private:
   friend struct job_ref;

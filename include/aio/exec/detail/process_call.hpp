@@ -45,6 +45,7 @@ class process_call final : public job<R>, public remote_call {
   process_call(const process_job_entry& e, std::string a, bool stoppable)
       : remote_call(e, std::move(a)) {
     if (stoppable) this->stop_ = std::stop_source();
+    this->spin_ = false;  // a round trip to a worker process takes longer than the spin
   }
 
   job_base& base() noexcept override { return *this; }
