@@ -104,9 +104,7 @@ int receive(int sock, message& m, int* fd, bool dont_wait) noexcept {
   return n == static_cast<ssize_t>(sizeof m) ? 1 : -1;
 }
 
-void ensure_started() {
-  std::lock_guard lock(start_mutex);
-  if (master_fd >= 0) return;
+void check_single_threaded() {
   auto threads = user_threads();
   if (threads.size() > 1) {
     std::string list;
@@ -117,6 +115,12 @@ void ensure_started() {
         std::to_string(threads.size()) + ": " + list +
         ". Call aio::start_fork_server() at the top of main(), before any thread starts");
   }
+}
+
+void ensure_started() {
+  std::lock_guard lock(start_mutex);
+  if (master_fd >= 0) return;
+  check_single_threaded();
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     throw std::system_error(errno, std::generic_category(), "fork server: socketpair");

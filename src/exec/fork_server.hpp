@@ -27,6 +27,9 @@ struct message {
   std::int32_t a;  // spawned: pid; spawn_failed: errno; exited: wait status; kill: signal
 };
 
+/// invalid_state_error naming the threads unless this process runs a single
+/// user-space thread (io_uring's kernel workers do not count).
+void check_single_threaded();
 /// Starts the server unless it runs (single-threaded check). Throws
 /// invalid_state_error or std::system_error.
 void ensure_started();

@@ -7,6 +7,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <future>
@@ -16,6 +19,7 @@
 #include <system_error>
 #include <thread>
 
+#include "fork_server.hpp"
 #include "process_test_jobs.hpp"
 
 using namespace std::chrono_literals;
@@ -300,4 +304,23 @@ AIO_TEST(process_pool_test, jobs_run_in_parallel_on_different_workers) {
   EXPECT_TRUE(a.running());
   EXPECT_EQ(co_await a, 1000);
   EXPECT_EQ(co_await b, 1000);
+}
+
+TEST(process_pool_start, a_threaded_process_cannot_start_the_fork_server) {
+  std::atomic<bool> stop{false};
+  std::thread t([&] {
+    ::pthread_setname_np(::pthread_self(), "probe-thread");
+    while (!stop) std::this_thread::sleep_for(1ms);
+  });
+  std::this_thread::sleep_for(10ms);  // the name is set
+  try {
+    aio::detail::fork_server::check_single_threaded();
+    ADD_FAILURE() << "no error with two threads";
+  } catch (const aio::invalid_state_error& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("probe-thread"), std::string::npos) << what;
+    EXPECT_NE(what.find("aio::start_fork_server()"), std::string::npos) << what;
+  }
+  stop = true;
+  t.join();
 }
