@@ -109,11 +109,15 @@ std::unique_ptr<listener> adopt_tcp(int sock) {
 
 }  // namespace
 
-task<server> make_tcp_server(std::unique_ptr<connection_handler> handler, std::string host,
-                             unsigned short port, server_options options) {
+task<server> make_tcp_server(std::unique_ptr<connection_handler> handler,
+                             std::vector<std::string> hosts, unsigned short port,
+                             server_options options) {
   check_options(options);
+  if (hosts.empty()) hosts.emplace_back();
+  bool every_interface = false;
+  for (const auto& h : hosts) every_interface = every_interface || h.empty();
   if (options.sock >= 0) {
-    if (!host.empty() || port != 0)
+    if (!(every_interface && hosts.size() == 1) || port != 0)
       throw std::invalid_argument("start_server: give host and port or server_options::sock, not both");
     auto* owned = new server_core(get_running_loop(), std::move(handler), std::move(options));
     server srv(owned);
@@ -122,15 +126,18 @@ task<server> make_tcp_server(std::unique_ptr<connection_handler> handler, std::s
     co_return srv;
   }
   std::vector<sock_address> addrs;
-  if (host.empty()) {
-    if (options.family != AF_INET6) addrs.push_back(sock_address::from_ip("0.0.0.0", port));
-    if (options.family != AF_INET) addrs.push_back(sock_address::from_ip("::", port));
+  auto add = [&addrs](const sock_address& address) {
+    bool seen = false;
+    for (auto& a : addrs) seen = seen || same_address(a, address);
+    if (!seen) addrs.push_back(address);
+  };
+  if (every_interface) {  // "" among the hosts: every interface covers the others
+    if (options.family != AF_INET6) add(sock_address::from_ip("0.0.0.0", port));
+    if (options.family != AF_INET) add(sock_address::from_ip("::", port));
   } else {
-    std::vector<address_info> found = co_await getaddrinfo(host, port, options.family, SOCK_STREAM);
-    for (auto& ai : found) {
-      bool seen = false;
-      for (auto& a : addrs) seen = seen || same_address(a, ai.address);
-      if (!seen) addrs.push_back(ai.address);
+    for (const auto& host : hosts) {
+      std::vector<address_info> found = co_await getaddrinfo(host, port, options.family, SOCK_STREAM);
+      for (auto& ai : found) add(ai.address);
     }
   }
   auto* owned = new server_core(get_running_loop(), std::move(handler), std::move(options));
@@ -139,7 +146,7 @@ task<server> make_tcp_server(std::unique_ptr<connection_handler> handler, std::s
   bind_all(core, addrs, port);
   if (core.listeners.empty())
     throw_os_error(EADDRNOTAVAIL,
-                   "no address to listen on for " + host_port(host.empty() ? "*" : host, port));
+                   "no address to listen on for " + host_port(every_interface ? "*" : hosts.front(), port));
   if (core.options.start_serving) core.start_serving();
   co_return srv;
 }

@@ -120,8 +120,9 @@ class stream_handler final : public connection_handler {
   stream_options options_;
 };
 
-task<server> make_tcp_server(std::unique_ptr<connection_handler> handler, std::string host,
-                             unsigned short port, server_options options);
+task<server> make_tcp_server(std::unique_ptr<connection_handler> handler,
+                             std::vector<std::string> hosts, unsigned short port,
+                             server_options options);
 task<server> make_unix_server(std::unique_ptr<connection_handler> handler, std::string path,
                               server_options options);
 }  // namespace detail
@@ -198,7 +199,21 @@ template <class Handler>
 requires std::is_invocable_r_v<task<>, Handler&, std::unique_ptr<transport>> task<server>
 create_server(Handler handler, std::string host, unsigned short port, server_options options = {}) {
   return detail::make_tcp_server(
-      std::make_unique<detail::transport_handler<Handler>>(std::move(handler)), std::move(host),
+      std::make_unique<detail::transport_handler<Handler>>(std::move(handler)),
+      {std::move(host)}, port, std::move(options));
+}
+
+/// Like `loop.create_server(…, host=[…])` with a sequence of hosts: one
+/// server listening on the addresses of every host (duplicates bound once;
+/// "" among them means every interface). All share one port (port 0: the
+/// first address picks it). An empty list is "". Throws as create_server.
+/// Pass a named vector: GCC 12 cannot compile a braced list inside co_await.
+template <class Handler>
+requires std::is_invocable_r_v<task<>, Handler&, std::unique_ptr<transport>> task<server>
+create_server(Handler handler, std::vector<std::string> hosts, unsigned short port,
+              server_options options = {}) {
+  return detail::make_tcp_server(
+      std::make_unique<detail::transport_handler<Handler>>(std::move(handler)), std::move(hosts),
       port, std::move(options));
 }
 
@@ -227,7 +242,18 @@ template <class Handler>
 requires std::is_invocable_r_v<task<>, Handler&, stream_reader, stream_writer> task<server>
 start_server(Handler handler, std::string host, unsigned short port, server_options options = {}) {
   auto h = std::make_unique<detail::stream_handler<Handler>>(std::move(handler), options.streams);
-  return detail::make_tcp_server(std::move(h), std::move(host), port, std::move(options));
+  return detail::make_tcp_server(std::move(h), {std::move(host)}, port, std::move(options));
+}
+
+/// Like `asyncio.start_server(cb, host=[…], port)`: start_server listening
+/// on the addresses of every host in the list (see the list form of
+/// create_server).
+template <class Handler>
+requires std::is_invocable_r_v<task<>, Handler&, stream_reader, stream_writer> task<server>
+start_server(Handler handler, std::vector<std::string> hosts, unsigned short port,
+             server_options options = {}) {
+  auto h = std::make_unique<detail::stream_handler<Handler>>(std::move(handler), options.streams);
+  return detail::make_tcp_server(std::move(h), std::move(hosts), port, std::move(options));
 }
 
 /// Like `asyncio.start_unix_server(client_connected_cb, path, …)`:
