@@ -26,13 +26,15 @@ aio::task<> demo() {
   co_await fs::symlink("releases/v3", root / "next");  // dangling: v3 does not exist yet
 
   // copy_file_range on a pool thread: the bytes stay in the kernel.
-  std::uint64_t n = co_await fs::copy_file(root / "current/app.conf", root / "releases/v1/app.conf");
+  std::uint64_t n =
+      co_await fs::copy_file(root / "current/app.conf", root / "releases/v1/app.conf");
   std::printf("copied %llu bytes\n", static_cast<unsigned long long>(n));
 
   // Types come with the listing (d_type); symlinks are followed like os.DirEntry.
   for (const auto& e : co_await fs::scandir(root)) {
     const char* kind = e.is_dir() ? "dir" : e.is_file() ? "file" : "broken";
-    std::printf("  %-10s %-6s%s\n", std::string(e.name()).c_str(), kind, e.is_symlink() ? " (symlink)" : "");
+    std::printf("  %-10s %-6s%s\n", std::string(e.name()).c_str(), kind,
+                e.is_symlink() ? " (symlink)" : "");
   }
   std::printf("current -> %s\n", (co_await fs::readlink(root / "current")).c_str());
 

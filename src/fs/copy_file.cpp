@@ -2,6 +2,8 @@
 // copy_file / copy: one pool job per copy — open both files, copy_file_range
 // in chunks (checking for a cancel between them), close both.
 
+#include "aio/fs/copy_file.hpp"
+
 #include <fcntl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -13,14 +15,14 @@
 #include <string>
 #include <utility>
 
-#include "aio/fs/copy_file.hpp"
 #include "file_io_impl.hpp"
 #include "pool_call_impl.hpp"
 
 namespace aio::fs {
 
 same_file_error::same_file_error(const std::string& message)
-    : std::system_error(std::make_error_code(std::errc::invalid_argument), message), message_(message) {}
+    : std::system_error(std::make_error_code(std::errc::invalid_argument), message),
+      message_(message) {}
 
 namespace {
 
@@ -96,12 +98,12 @@ int copy_job(void* arg, const std::atomic<bool>& stop) noexcept {
   // O_NONBLOCK: opening a named pipe would otherwise wait for a writer.
   fd_guard in{::open(c.src.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
   if (in.fd < 0) return failed(c, fault::src, errno);
-  struct ::stat from{};
+  struct ::stat from {};
   if (::fstat(in.fd, &from) < 0) return failed(c, fault::src, errno);
   if (S_ISDIR(from.st_mode)) return failed(c, fault::src, EISDIR);
   if (S_ISFIFO(from.st_mode)) return failed(c, fault::pipe_src, EINVAL);
   ::fcntl(in.fd, F_SETFL, 0);
-  struct ::stat to{};
+  struct ::stat to {};
   bool dst_exists = ::stat(c.dst.c_str(), &to) == 0;
   if (dst_exists && c.keep_mode && S_ISDIR(to.st_mode)) {
     std::string name = std::filesystem::path(c.src).filename().string();
@@ -117,7 +119,8 @@ int copy_job(void* arg, const std::atomic<bool>& stop) noexcept {
   if (out.fd < 0) return failed(c, fault::dst, errno);
   int r = copy_bytes(c, in.fd, out.fd, stop);
   if (r < 0) return r;
-  if (c.keep_mode && ::fchmod(out.fd, from.st_mode & 07777) < 0) return failed(c, fault::dst, errno);
+  if (c.keep_mode && ::fchmod(out.fd, from.st_mode & 07777) < 0)
+    return failed(c, fault::dst, errno);
   // close reports what a delayed write-back (NFS, quotas) could not do.
   if (::close(std::exchange(out.fd, -1)) < 0 && errno != EINTR) return failed(c, fault::dst, errno);
   return 0;
@@ -146,11 +149,14 @@ task<std::uint64_t> copy_impl(std::string src, std::string dst, bool keep_mode) 
     case fault::both:
       detail::throw_fs_error(err, "copy_file", detail::two_paths(c.src, c.dst));
     case fault::same:
-      throw same_file_error("copy_file '" + detail::two_paths(c.src, c.dst) + "': are the same file");
+      throw same_file_error("copy_file '" + detail::two_paths(c.src, c.dst) +
+                            "': are the same file");
     case fault::pipe_src:
-      throw std::system_error(err, std::generic_category(), "copy_file '" + c.src + "': is a named pipe");
+      throw std::system_error(err, std::generic_category(),
+                              "copy_file '" + c.src + "': is a named pipe");
     case fault::pipe_dst:
-      throw std::system_error(err, std::generic_category(), "copy_file '" + c.dst + "': is a named pipe");
+      throw std::system_error(err, std::generic_category(),
+                              "copy_file '" + c.dst + "': is a named pipe");
   }
   co_return c.copied;
 }

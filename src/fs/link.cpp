@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // link / symlink (io_uring linkat, symlinkat) and readlink (pool).
 
+#include "aio/fs/link.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -8,7 +10,6 @@
 #include <cerrno>
 #include <string>
 
-#include "aio/fs/link.hpp"
 #include "file_io_impl.hpp"
 #include "pool_call_impl.hpp"
 
@@ -67,7 +68,8 @@ task<std::string> readlink_impl(std::string path) {
 
 }  // namespace
 
-task<> link(const std::filesystem::path& src, const std::filesystem::path& dst, bool follow_symlinks) {
+task<> link(const std::filesystem::path& src, const std::filesystem::path& dst,
+            bool follow_symlinks) {
   return link_impl(src.string(), dst.string(), follow_symlinks);
 }
 
@@ -75,6 +77,8 @@ task<> symlink(const std::filesystem::path& target, const std::filesystem::path&
   return symlink_impl(target.string(), link_path.string());
 }
 
-task<std::string> readlink(const std::filesystem::path& path) { return readlink_impl(path.string()); }
+task<std::string> readlink(const std::filesystem::path& path) {
+  return readlink_impl(path.string());
+}
 
 }  // namespace aio::fs

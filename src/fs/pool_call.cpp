@@ -9,7 +9,8 @@
 
 namespace aio::fs::detail {
 
-pool_call::pool_call(function fn, void* arg, std::string_view what, const std::string& path) noexcept
+pool_call::pool_call(function fn, void* arg, std::string_view what,
+                     const std::string& path) noexcept
     : fn_(fn), arg_(arg), what_(what), path_(&path) {
   cancel_ = [](aio::detail::waiter* w) noexcept {
     auto* c = static_cast<pool_call*>(w);

@@ -40,7 +40,7 @@ class remover {
       fd = ::open(t_.path.c_str(), dir_flags);
     if (fd < 0) {
       int err = errno;
-      struct ::stat st{};
+      struct ::stat st {};
       // O_NOFOLLOW said ELOOP: a symlink, which rmtree refuses to start from.
       if (err == ELOOP && ::lstat(t_.path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) err = ENOTDIR;
       return fail(err, t_.path);
@@ -84,8 +84,10 @@ class remover {
     }
     int r = read_err != 0 ? fail(read_err, dir) : 0;
     for (std::size_t i = 0; r == 0 && i < names.size(); ++i) {
-      if (stop_.load(std::memory_order_relaxed)) r = -ECANCELED;
-      else r = remove_entry(::dirfd(d), dir, names[i]);
+      if (stop_.load(std::memory_order_relaxed))
+        r = -ECANCELED;
+      else
+        r = remove_entry(::dirfd(d), dir, names[i]);
     }
     ::closedir(d);
     return r;
@@ -95,7 +97,7 @@ class remover {
     const char* name = e.name.c_str();
     bool is_dir = e.type == DT_DIR;
     if (e.type == DT_UNKNOWN) {
-      struct ::stat st{};
+      struct ::stat st {};
       is_dir = ::fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
     }
     if (!is_dir) {
@@ -110,7 +112,8 @@ class remover {
     if (sub < 0) {
       int err = errno;
       if (err == ENOENT) return 0;
-      if (err == ENOTDIR || err == ELOOP) {  // swapped for a file or symlink: remove that, never follow it
+      if (err == ENOTDIR ||
+          err == ELOOP) {  // swapped for a file or symlink: remove that, never follow it
         err = unlink_at(fd, name, 0);
         if (err == 0 || err == ENOENT) return 0;
       }
@@ -184,6 +187,8 @@ task<> remove_tree(const std::filesystem::path& path, bool ignore_errors) {
   return remove_tree_impl(path.string(), ignore_errors);
 }
 
-task<> chmod(const std::filesystem::path& path, mode_t mode) { return chmod_impl(path.string(), mode); }
+task<> chmod(const std::filesystem::path& path, mode_t mode) {
+  return chmod_impl(path.string(), mode);
+}
 
 }  // namespace aio::fs

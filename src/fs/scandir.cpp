@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // scandir and scandir_iterator: readdir on the internal pool, typed by d_type.
 
+#include "aio/fs/scandir.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +15,6 @@
 
 #include "aio/core/errors.hpp"
 #include "aio/exec/thread_pool_executor.hpp"
-#include "aio/fs/scandir.hpp"
 #include "file_io_impl.hpp"
 #include "pool_call_impl.hpp"
 #include "scandir_impl.hpp"
@@ -66,14 +67,14 @@ int stat_at(int dirfd, const char* name, int flags, bool full, struct ::statx& s
 
 }  // namespace
 
-dir_entry make_entry(int dirfd, const std::string& dir_path, const char* name, unsigned char d_type, ino_t ino,
-                     bool with_stat) {
+dir_entry make_entry(int dirfd, const std::string& dir_path, const char* name, unsigned char d_type,
+                     ino_t ino, bool with_stat) {
   std::string path = join_path(dir_path, name);
   std::size_t name_pos = path.size() - std::strlen(name);
   file_type type = from_d_type(d_type);
   std::shared_ptr<dir_entry::stats> stats;
   if (with_stat) stats = std::make_shared<dir_entry::stats>();
-  struct ::statx sx{};
+  struct ::statx sx {};
   if (type == file_type::unknown || with_stat) {
     // Gone since readdir (or unreadable): the entry stays, typed unknown, as
     // Python's DirEntry answers False to every is_*() then.
@@ -90,7 +91,8 @@ dir_entry make_entry(int dirfd, const std::string& dir_path, const char* name, u
     if (err == 0) {
       e.set_target(from_mode(sx.stx_mode));
     } else {
-      e.set_target(err == ENOENT || err == ELOOP || err == ENOTDIR ? file_type::not_found : file_type::unknown);
+      e.set_target(err == ENOENT || err == ELOOP || err == ENOTDIR ? file_type::not_found
+                                                                   : file_type::unknown);
     }
     if (stats) {
       stats->target_errno = err;
@@ -158,7 +160,8 @@ int scan_all(void* arg, const std::atomic<bool>& stop) noexcept {
   auto& c = *static_cast<scan_call*>(arg);
   DIR* dir = ::opendir(c.path.c_str());
   if (!dir) return -errno;
-  int r = detail::read_entries(dir, c.path, c.with_stat, static_cast<std::size_t>(-1), c.entries, stop);
+  int r =
+      detail::read_entries(dir, c.path, c.with_stat, static_cast<std::size_t>(-1), c.entries, stop);
   ::closedir(dir);
   return r;
 }
@@ -206,17 +209,23 @@ task<scandir_iterator> open_scandir_impl(std::string path, scandir_options optio
 
 }  // namespace
 
-task<std::vector<dir_entry>> scandir(const std::filesystem::path& path, const scandir_options& options) {
+task<std::vector<dir_entry>> scandir(const std::filesystem::path& path,
+                                     const scandir_options& options) {
   return scandir_impl(path.string(), options.stat);
 }
 
-task<scandir_iterator> open_scandir(const std::filesystem::path& path, const scandir_options& options) {
-  if (options.batch_size == 0) throw std::invalid_argument("aio::fs::open_scandir: batch_size must be > 0");
+task<scandir_iterator> open_scandir(const std::filesystem::path& path,
+                                    const scandir_options& options) {
+  if (options.batch_size == 0)
+    throw std::invalid_argument("aio::fs::open_scandir: batch_size must be > 0");
   return open_scandir_impl(path.string(), options);
 }
 
 scandir_iterator::scandir_iterator(scandir_iterator&& o) noexcept
-    : path_(std::move(o.path_)), dir_(std::exchange(o.dir_, nullptr)), options_(o.options_), busy_(o.busy_) {}
+    : path_(std::move(o.path_)),
+      dir_(std::exchange(o.dir_, nullptr)),
+      options_(o.options_),
+      busy_(o.busy_) {}
 
 scandir_iterator& scandir_iterator::operator=(scandir_iterator&& o) noexcept {
   if (this != &o) {
@@ -231,7 +240,8 @@ scandir_iterator& scandir_iterator::operator=(scandir_iterator&& o) noexcept {
 scandir_iterator::~scandir_iterator() { close_dir_detached(dir_); }
 
 task<std::vector<dir_entry>> scandir_iterator::next() {
-  if (busy_) throw invalid_state_error("scandir_iterator::next: another next() or close() is running");
+  if (busy_)
+    throw invalid_state_error("scandir_iterator::next: another next() or close() is running");
   if (!dir_) co_return std::vector<dir_entry>();
   busy_ = true;
   scan_call c;

@@ -17,8 +17,8 @@ namespace aio::fs::detail {
 /// The entry `name` of the open directory `dirfd` (scanned as `dir_path`),
 /// typed from `d_type` (a DT_* value; DT_UNKNOWN and DT_LNK cost an fstatat).
 /// With `with_stat`, the stat results are attached. Blocking.
-dir_entry make_entry(int dirfd, const std::string& dir_path, const char* name, unsigned char d_type, ino_t ino,
-                     bool with_stat);
+dir_entry make_entry(int dirfd, const std::string& dir_path, const char* name, unsigned char d_type,
+                     ino_t ino, bool with_stat);
 
 /// Appends up to `max` entries of `dir` (no "." or "..") to `out`; 0 (fewer
 /// than `max` only at the end), -errno, or -ECANCELED when `stop` turned

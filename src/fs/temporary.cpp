@@ -7,11 +7,17 @@
 // is the kernel's either way; as io_uring operations they cost no thread hop
 // and can be cancelled like any other file call.
 
+#include "aio/fs/temporary.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
 #include <random>
 #include <string>
 #include <system_error>
@@ -19,7 +25,6 @@
 
 #include "aio/exec/thread_pool_executor.hpp"
 #include "aio/fs/directory.hpp"
-#include "aio/fs/temporary.hpp"
 #include "file_io_impl.hpp"
 #include "pool_call_impl.hpp"
 #include "remove_tree_impl.hpp"
@@ -46,11 +51,13 @@ std::filesystem::path base_dir(const std::filesystem::path& dir) {
 }
 
 // "<dir>/<prefix>XXXXXXXX<suffix>": how errors name what was tried.
-std::string pattern(const std::filesystem::path& dir, std::string_view prefix, std::string_view suffix) {
+std::string pattern(const std::filesystem::path& dir, std::string_view prefix,
+                    std::string_view suffix) {
   return (dir / (std::string(prefix) + "XXXXXXXX" + std::string(suffix))).string();
 }
 
-task<std::filesystem::path> mkdtemp_impl(std::string prefix, std::string suffix, std::filesystem::path dir) {
+task<std::filesystem::path> mkdtemp_impl(std::string prefix, std::string suffix,
+                                         std::filesystem::path dir) {
   dir = base_dir(dir);
   for (int i = 0; i < max_tries; ++i) {
     std::filesystem::path path = dir / random_name(prefix, suffix);
@@ -84,40 +91,74 @@ task<file> mkstemp_impl(std::string prefix, std::string suffix, std::filesystem:
   detail::throw_fs_error(EEXIST, "mkstemp", pattern(dir, prefix, suffix));
 }
 
-task<temporary_directory> make_directory_impl(std::string prefix, std::string suffix, std::filesystem::path dir) {
+task<temporary_directory> make_directory_impl(std::string prefix, std::string suffix,
+                                              std::filesystem::path dir) {
   // Owned as soon as made: the directory's path comes back with the await.
-  std::filesystem::path path = co_await mkdtemp_impl(std::move(prefix), std::move(suffix), std::move(dir));
+  std::filesystem::path path =
+      co_await mkdtemp_impl(std::move(prefix), std::move(suffix), std::move(dir));
   co_return temporary_directory(std::move(path));
 }
 
-task<temporary_file> make_file_impl(std::string prefix, std::string suffix, std::filesystem::path dir) {
+task<temporary_file> make_file_impl(std::string prefix, std::string suffix,
+                                    std::filesystem::path dir) {
   file f = co_await mkstemp_impl(std::move(prefix), std::move(suffix), std::move(dir));
   co_return temporary_file(std::move(f));
 }
 
-// The removal of an owned tree, off the loop; errors are dropped (nobody is
-// left to hear them), as a TemporaryDirectory finalizer does.
-void remove_tree_detached(std::string path) noexcept {
-  auto job = [](std::string p) noexcept {
-    detail::tree_removal t;
-    t.path = std::move(p);
-    t.ignore_errors = true;
-    t.fix_permissions = true;
-    std::atomic<bool> never{false};
-    detail::remove_tree_blocking(t, never);
-  };
-  try {
-    aio::detail::internal_executor().submit(job, std::move(path));
-  } catch (...) {
-    job(std::move(path));  // no thread could take it: better a short block than a leak
+// Removals that destructors handed to the pool. The pool's threads do not
+// hold the process open, so exit waits for them (up to a bound): a temporary
+// dropped at the end of main is still removed, as Python's finalizers run at
+// interpreter exit.
+struct pending_removals {
+  std::mutex mutex;
+  std::condition_variable idle;
+  int count = 0;
+
+  static pending_removals& get() {
+    static auto* p = new pending_removals;  // never destroyed: used by the exit handler
+    static std::once_flag registered;
+    std::call_once(registered, [] { std::atexit(&wait_for_all); });
+    return *p;
   }
+  static void wait_for_all() {
+    pending_removals& p = get();
+    std::unique_lock lock(p.mutex);
+    p.idle.wait_for(lock, std::chrono::seconds(30), [&] { return p.count == 0; });
+  }
+};
+
+// The blocking removal of an owned name (a tree, or one file); errors are
+// dropped (nobody is left to hear them), as a TemporaryDirectory finalizer does.
+void remove_owned(const std::string& path, bool tree) noexcept {
+  if (!tree) {
+    ::unlink(path.c_str());
+    return;
+  }
+  detail::tree_removal t;
+  t.path = path;
+  t.ignore_errors = true;
+  t.fix_permissions = true;
+  std::atomic<bool> never{false};
+  detail::remove_tree_blocking(t, never);
 }
 
-void unlink_detached(std::string path) noexcept {
+// remove_owned off the loop, on the internal pool.
+void remove_detached(std::string path, bool tree) noexcept {
+  pending_removals& pending = pending_removals::get();
+  {
+    std::lock_guard lock(pending.mutex);
+    ++pending.count;
+  }
+  auto job = [](const std::string& name, bool whole_tree) noexcept {
+    remove_owned(name, whole_tree);
+    pending_removals& left = pending_removals::get();
+    std::lock_guard lock(left.mutex);
+    if (--left.count == 0) left.idle.notify_all();
+  };
   try {
-    aio::detail::internal_executor().submit([](const std::string& p) { ::unlink(p.c_str()); }, std::move(path));
+    aio::detail::internal_executor().submit(job, path, tree);
   } catch (...) {
-    ::unlink(path.c_str());
+    job(path, tree);  // no thread could take it: better a short block than a leak
   }
 }
 
@@ -132,7 +173,8 @@ task<std::filesystem::path> mkdtemp(std::string_view prefix, std::string_view su
   return mkdtemp_impl(std::string(prefix), std::string(suffix), dir);
 }
 
-task<file> mkstemp(std::string_view prefix, std::string_view suffix, const std::filesystem::path& dir) {
+task<file> mkstemp(std::string_view prefix, std::string_view suffix,
+                   const std::filesystem::path& dir) {
   return mkstemp_impl(std::string(prefix), std::string(suffix), dir);
 }
 
@@ -148,18 +190,19 @@ task<temporary_file> make_temporary_file(std::string_view prefix, std::string_vi
 
 // --- temporary_directory ---
 
-temporary_directory::temporary_directory(temporary_directory&& o) noexcept : path_(std::exchange(o.path_, {})) {}
+temporary_directory::temporary_directory(temporary_directory&& o) noexcept
+    : path_(std::exchange(o.path_, {})) {}
 
 temporary_directory& temporary_directory::operator=(temporary_directory&& o) noexcept {
   if (this != &o) {
-    if (!path_.empty()) remove_tree_detached(path_.string());
+    if (!path_.empty()) remove_detached(path_.string(), true);
     path_ = std::exchange(o.path_, {});
   }
   return *this;
 }
 
 temporary_directory::~temporary_directory() {
-  if (!path_.empty()) remove_tree_detached(path_.string());
+  if (!path_.empty()) remove_detached(path_.string(), true);
 }
 
 task<> temporary_directory::remove() {
@@ -194,7 +237,7 @@ temporary_file& temporary_file::operator=(temporary_file&& o) noexcept {
 temporary_file::~temporary_file() { discard(); }
 
 void temporary_file::discard() noexcept {
-  if (!path_.empty()) unlink_detached(std::exchange(path_, {}).string());
+  if (!path_.empty()) remove_detached(std::exchange(path_, {}).string(), false);
   file_ = fs::file();  // its destructor closes it on the pool
 }
 

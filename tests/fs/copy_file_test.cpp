@@ -4,9 +4,8 @@
 
 #include "aio/fs/copy_file.hpp"
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <string>
 
@@ -116,7 +115,8 @@ AIO_TEST(fs_copy_file_test, named_pipes_are_refused_without_blocking) {
   temp_dir d;
   EXPECT_EQ(::mkfifo((d / "fifo").c_str(), 0600), 0);
   co_await fs::write_file(d / "src", "x");
-  auto from = co_await error_of(fs::copy_file(d / "fifo", d / "out"));  // opening it would wait for a writer
+  auto from = co_await error_of(
+      fs::copy_file(d / "fifo", d / "out"));  // opening it would wait for a writer
   EXPECT_EQ(from.err, EINVAL);
   EXPECT_EQ(from.what, "copy_file '" + d / "fifo" + "': is a named pipe: Invalid argument");
   auto to = co_await error_of(fs::copy_file(d / "src", d / "fifo"));
@@ -133,7 +133,8 @@ AIO_TEST(fs_copy_file_test, onto_itself_throws_same_file_error_and_truncates_not
     try {
       co_await fs::copy_file(d / "a", d / other);
     } catch (const fs::same_file_error& e) {
-      threw = std::string(e.what()) == "copy_file '" + d / "a" + "' -> '" + d / other + "': are the same file" &&
+      threw = std::string(e.what()) ==
+                  "copy_file '" + d / "a" + "' -> '" + d / other + "': are the same file" &&
               e.code().value() == EINVAL;
     }
     EXPECT_TRUE(threw) << other;

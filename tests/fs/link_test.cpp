@@ -3,9 +3,8 @@
 
 #include "aio/fs/link.hpp"
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <string>
 
@@ -24,7 +23,7 @@ AIO_TEST_SUITE(fs_link_test);
 AIO_TEST(fs_link_test, symlink_then_readlink_returns_the_text_as_stored) {
   temp_dir d;
   co_await fs::write_file(d / "target", "data");
-  co_await fs::symlink("target", d / "rel");        // relative to the link's directory
+  co_await fs::symlink("target", d / "rel");            // relative to the link's directory
   co_await fs::symlink(d / "missing", d / "dangling");  // the target need not exist
   EXPECT_EQ(co_await fs::readlink(d / "rel"), "target");
   EXPECT_EQ(co_await fs::readlink(d / "dangling"), d / "missing");

@@ -5,10 +5,9 @@
 // test starts when AIO_FS_TEST_AS_NOBODY is set) and checks that run.
 
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -52,8 +51,8 @@ aio::task<> check_each_call_is_denied() {
   co_await fs::write_file(d / "ro/file", "z");
   co_await fs::write_file(d / "unreadable", "secret");
   co_await fs::chmod(d / "unreadable", 0);
-  co_await fs::chmod(d / "ro", 0500);     // no new names, no removals
-  co_await fs::chmod(d / "locked", 0);    // no listing, no lookups
+  co_await fs::chmod(d / "ro", 0500);   // no new names, no removals
+  co_await fs::chmod(d / "locked", 0);  // no listing, no lookups
 
   auto scan = co_await error_of(fs::scandir(d / "locked"));
   EXPECT_TRUE(denied(scan.err)) << scan.what;

@@ -2,9 +2,8 @@
 // remove_tree (shutil.rmtree): deep trees, symlinks never followed, errors,
 // ignore_errors, cancellation.
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <string>
 
@@ -43,8 +42,8 @@ AIO_TEST(fs_remove_tree_test, removes_a_deep_tree_and_never_follows_symlinks) {
   co_await fs::mkdir(d / "outside");
   co_await fs::write_file(d / "outside/keep", "precious");
   co_await make_tree(d / "tree", 20);
-  co_await fs::symlink(d / "outside", d / "tree/a/to_outside");       // a link to a directory
-  co_await fs::symlink(d / "outside/keep", d / "tree/a/b/to_keep");   // a link to a file
+  co_await fs::symlink(d / "outside", d / "tree/a/to_outside");      // a link to a directory
+  co_await fs::symlink(d / "outside/keep", d / "tree/a/b/to_keep");  // a link to a file
   co_await fs::symlink("nowhere", d / "tree/dangling");
   co_await fs::remove_tree(d / "tree");
   EXPECT_FALSE(co_await fs::exists(d / "tree"));

@@ -7,12 +7,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
@@ -96,7 +95,7 @@ AIO_TEST(fs_scandir_test, types_and_symlink_following_like_os_dir_entry) {
     EXPECT_FALSE(e.is_file()) << broken;
     EXPECT_EQ(e.type(), file_type::not_found) << broken;
   }
-  struct ::stat st{};
+  struct ::stat st {};
   ::stat((d / "file").c_str(), &st);
   EXPECT_EQ(file.inode(), st.st_ino);
 }
@@ -119,7 +118,8 @@ AIO_TEST(fs_scandir_test, with_stat_answers_stat_and_lstat_and_raises_for_dangli
   try {
     (void)m.at("dangling").stat();
   } catch (const std::system_error& e) {
-    threw = e.code().value() == ENOENT && std::string(e.what()).find(d / "dangling") != std::string::npos;
+    threw = e.code().value() == ENOENT &&
+            std::string(e.what()).find(d / "dangling") != std::string::npos;
   }
   EXPECT_TRUE(threw);
   threw = false;
@@ -307,7 +307,8 @@ AIO_TEST(fs_scandir_test, cancelling_a_whole_scandir_leaves_no_fd) {
     } catch (const aio::cancelled_error&) {
       ++cancelled;
     }
-    EXPECT_EQ(fs::test::open_fd_count(), baseline) << "after " << k << " yields";  // closed before the resume
+    EXPECT_EQ(fs::test::open_fd_count(), baseline)
+        << "after " << k << " yields";  // closed before the resume
   }
   EXPECT_GT(cancelled, 0);
 }

@@ -5,12 +5,15 @@
 
 #include "aio/fs/temporary.hpp"
 
-#include <sys/stat.h>
-
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "aio/core/create_task.hpp"
 #include "aio/core/errors.hpp"
@@ -18,6 +21,7 @@
 #include "aio/fs/directory.hpp"
 #include "aio/fs/read_file.hpp"
 #include "aio/fs/stat.hpp"
+#include "aio/net/subprocess.hpp"
 #include "aio_test.hpp"
 #include "fs_test_util.hpp"
 
@@ -224,4 +228,32 @@ AIO_TEST(fs_temporary_test, cancellation_at_every_point_leaves_no_temporary_and_
     EXPECT_EQ(n, baseline) << "after " << k << " yields";
   }
   EXPECT_GT(cancelled, 0);
+}
+
+AIO_TEST(fs_temporary_test, a_temporary_dropped_just_before_exit_is_still_removed) {
+  constexpr const char* child_env = "AIO_FS_TEST_EXIT_DIR";
+  if (const char* dir = std::getenv(child_env)) {
+    // The child: a tree whose removal takes a while, dropped, then exit at once.
+    {
+      auto t = co_await fs::make_temporary_directory("exit-", "", dir);
+      co_await fs::mkdir(t.path() / "sub");
+      for (int i = 0; i < 3000; ++i)
+        ::close(::open((t.path() / "sub" / std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0600));
+      auto f = co_await fs::make_temporary_file("exit-", "", dir);
+    }
+    std::exit(0);
+  }
+  temp_dir d;
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  aio::subprocess_options o;
+  o.stdout = aio::subprocess::pipe;
+  o.stderr = aio::subprocess::stdout;
+  o.extra_env[child_env] = d.path.string();
+  o.extra_env["ASAN_OPTIONS"] = "detect_leaks=0";  // it exits with frames still alive, on purpose
+  std::vector<std::string> args(
+      1, "--gtest_filter=*a_temporary_dropped_just_before_exit_is_still_removed/uring");
+  auto p = co_await aio::create_subprocess_exec(self, args, o);
+  auto out = co_await p.communicate();
+  EXPECT_EQ(co_await p.wait(), 0) << out.out;
+  EXPECT_TRUE((co_await fs::listdir(d.path)).empty()) << out.out;
 }

@@ -22,7 +22,8 @@ namespace aio::fs {
 /// std::system_error "link '<src>' -> '<dst>': …" (dst exists, src missing,
 /// src a directory: EPERM, across file systems: EXDEV). Cancel-safe in the
 /// sense that a cancelled call may still have made the link.
-task<> link(const std::filesystem::path& src, const std::filesystem::path& dst, bool follow_symlinks = true);
+task<> link(const std::filesystem::path& src, const std::filesystem::path& dst,
+            bool follow_symlinks = true);
 
 /// Like os.symlink(target, link_path): a symbolic link at `link_path` whose
 /// text is `target` (which need not exist; relative targets are relative to

@@ -81,7 +81,8 @@ class dir_entry {
   const stat_result& stat(bool follow_symlinks = true) const;
 
   /// Made by the scanner.
-  dir_entry(std::string path, std::size_t name_pos, std::uint64_t inode, std::filesystem::file_type type) noexcept
+  dir_entry(std::string path, std::size_t name_pos, std::uint64_t inode,
+            std::filesystem::file_type type) noexcept
       : path_(std::move(path)), inode_(inode), name_pos_(name_pos), type_(type) {}
 
   /// What the scanner found out by stat-ing (internal).

@@ -52,7 +52,8 @@ class temporary_directory {
   temporary_directory(temporary_directory&& o) noexcept;
   temporary_directory& operator=(temporary_directory&& o) noexcept;
   /// Removes the tree if remove() has not: on the internal pool, never
-  /// blocking the loop (it may finish a moment after the destructor returns).
+  /// blocking the loop (it may finish a moment after the destructor returns;
+  /// the process's exit waits for such removals, up to 30 s).
   ~temporary_directory();
 
   /// Like TemporaryDirectory.name. Empty once removed or released.
@@ -73,7 +74,8 @@ class temporary_directory {
 /// Like tempfile.TemporaryDirectory(suffix, prefix, dir): mkdtemp, owned.
 /// Throws as mkdtemp. Cancel-safe: a directory made by a cancelled call is
 /// returned or, if the cancel won, removed (nothing is left behind).
-task<temporary_directory> make_temporary_directory(std::string_view prefix = "tmp", std::string_view suffix = "",
+task<temporary_directory> make_temporary_directory(std::string_view prefix = "tmp",
+                                                   std::string_view suffix = "",
                                                    const std::filesystem::path& dir = {});
 
 /// An open file that removes itself. Like tempfile.NamedTemporaryFile
@@ -87,8 +89,9 @@ class temporary_file {
   temporary_file(temporary_file&& o) noexcept;
   temporary_file& operator=(temporary_file&& o) noexcept;
   /// Closes the file and removes its name on the internal pool if remove()
-  /// has not (never blocking the loop). Do not destroy it while one of the
-  /// file's operations is in flight.
+  /// has not (never blocking the loop; exit waits for it, as for
+  /// temporary_directory). Do not destroy it while one of the file's
+  /// operations is in flight.
   ~temporary_file();
 
   /// The open file ("w+b"). Like NamedTemporaryFile's file methods.
@@ -112,7 +115,8 @@ class temporary_file {
 
 /// Like tempfile.NamedTemporaryFile(suffix=, prefix=, dir=): mkstemp, owned.
 /// Throws as mkstemp. Cancel-safe: nothing is left behind.
-task<temporary_file> make_temporary_file(std::string_view prefix = "tmp", std::string_view suffix = "",
+task<temporary_file> make_temporary_file(std::string_view prefix = "tmp",
+                                         std::string_view suffix = "",
                                          const std::filesystem::path& dir = {});
 
 }  // namespace aio::fs
