@@ -57,7 +57,7 @@ double seconds_since(clock_type::time_point t0) {
 [[noreturn]] void fail(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
 
 std::string small_name(const std::string& dir, std::size_t i) {
-  char name[16];
+  char name[32];
   std::snprintf(name, sizeof name, "/f%05zu", i);
   return dir + name;
 }

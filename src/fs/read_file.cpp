@@ -108,9 +108,17 @@ task<> write_impl(std::string path, std::string_view data, const char* mode) {
 std::string temp_name_for(const std::filesystem::path& target) {
   static std::atomic<std::uint64_t> counter{0};
   auto salt = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  // Appended piece by piece: GCC 12 at -O3 warns (-Wrestrict, wrongly) on "." + string.
+  std::string file = ".";
+  file += target.filename().string();
+  file += ".tmp-";
+  file += std::to_string(::getpid());
+  file += '-';
+  file += std::to_string(counter.fetch_add(1));
+  file += '-';
+  file += std::to_string(salt % 1'000'000);
   std::filesystem::path name = target;
-  name.replace_filename("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                        std::to_string(counter.fetch_add(1)) + "-" + std::to_string(salt % 1'000'000));
+  name.replace_filename(file);
   return name.string();
 }
 
@@ -161,7 +169,7 @@ task<> write_atomic_impl(std::filesystem::path path, std::string_view data) {
   }
   // A named local, not a temporary inside the co_await (GCC 12 destroys those twice).
   std::string dir = path.parent_path().string();
-  if (dir.empty()) dir = ".";
+  if (dir.empty()) dir.push_back('.');  // (not dir = ".": GCC 12 -O3 warns -Wrestrict on it)
   co_await sync_directory(std::move(dir));
 }
 

@@ -48,7 +48,9 @@ struct scratch_files {
     std::string data(size, '\0');
     for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>('a' + i * 7 % 26);
     for (int i = 0; i < n; ++i) {
-      paths.push_back((dir / ("f" + std::to_string(i))).string());
+      std::string name = "f";  // (not "f" + to_string(i): GCC 12 warns -Wrestrict on it at -O3)
+      name += std::to_string(i);
+      paths.push_back((dir / name).string());
       int fd = ::open(paths.back().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd < 0 || ::write(fd, data.data(), size) != static_cast<ssize_t>(size) || ::close(fd) < 0)
         fail("write " + paths.back());
