@@ -123,7 +123,10 @@ AIO_TEST(process_pool_fault_test, max_tasks_per_child_replaces_workers) {
 }
 
 AIO_TEST(process_pool_fault_test, cancelling_the_awaiter_drops_a_queued_job) {
-  aio::process_pool_executor pool(1);
+  aio::process_pool_options o;
+  o.max_workers = 1;
+  o.pipeline_depth = 1;  // the second job stays in the pool's queue
+  aio::process_pool_executor pool(o);
   scratch_dir dir;
   auto busy = pool.submit(mark_and_nap, dir / "busy", 300);
   co_await wait_for_file(dir / "busy");
@@ -180,4 +183,19 @@ AIO_TEST(process_pool_fault_test, cancelling_a_running_job_without_kill_on_cance
   EXPECT_THROW(co_await t, aio::cancelled_error);  // at once, as asyncio's awaiter
   EXPECT_EQ(co_await pool.submit(my_pid), first);  // the same worker, after the job ended
   EXPECT_EQ(pool.workers_started(), 1u);
+}
+
+AIO_TEST(process_pool_fault_test, a_job_sent_behind_a_running_one_counts_as_running) {
+  aio::process_pool_executor pool(1);  // pipeline_depth 2: the worker holds the next job
+  scratch_dir dir;
+  auto a = pool.submit(mark_and_nap, dir / "a", 200);
+  auto b = pool.submit(add, 1, 2);
+  auto c = pool.submit(add, 3, 4);  // a third one waits in the pool's queue
+  co_await wait_for_file(dir / "a");
+  EXPECT_TRUE(b.running());
+  EXPECT_FALSE(b.cancel());  // as Python's futures once in the call queue
+  EXPECT_TRUE(c.cancel());
+  EXPECT_EQ(co_await a, 200);
+  EXPECT_EQ(co_await b, 3);
+  EXPECT_THROW(co_await c, aio::cancelled_error);
 }

@@ -112,6 +112,15 @@ struct process_pool_options {
   /// kills the worker running it (SIGKILL) and starts a replacement. False
   /// (Python's behaviour): the job runs to its end and its result is dropped.
   bool kill_on_cancel = false;
+  /// Jobs a worker holds at once: the one it runs and the next ones, already
+  /// sent, so that it goes on without a round trip through the pool (a
+  /// trivial job then costs no wake-up). 1: a job goes to a worker only when
+  /// it is free, so a short job never waits behind a long one on a busy
+  /// worker while another worker is idle. A worker with nothing to do always
+  /// gets a job before another gets its second. If a worker dies, the jobs
+  /// behind the one it ran go to another worker. running() is true for them.
+  /// With kill_on_cancel it is 1 (a kill must hit only the cancelled job).
+  std::size_t pipeline_depth = 2;
   /// For error messages.
   std::string name = "aio-process";
   /// How long the destructor waits for queued and running jobs before it
