@@ -22,16 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The pool closes fds of destroyed files a moment later: wait for it.
-aio::task<int> settled_fd_count(int expected) {
-  int n = fs::test::open_fd_count();
-  for (int i = 0; i < 2000 && n != expected; ++i) {
-    co_await aio::sleep(1ms);
-    n = fs::test::open_fd_count();
-  }
-  co_return n;
-}
-
 aio::task<> read_all(std::string path) {
   auto f = co_await fs::open(path);
   std::string data = co_await f.read();  // frees its buffer when cancelled
@@ -64,7 +54,7 @@ aio::task<> cancel_at_every_point(Make make, int n) {
     } catch (const aio::cancelled_error&) {
       ++cancelled;
     }
-    EXPECT_EQ(co_await settled_fd_count(baseline), baseline) << "cancelled after " << k << " yields";
+    EXPECT_EQ(co_await fs::test::settled_fd_count(baseline), baseline) << "cancelled after " << k << " yields";
   }
   EXPECT_GT(cancelled, 0);
 }

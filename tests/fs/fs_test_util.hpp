@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// Helpers of the fs tests: a scratch directory, fd counting, checksums, and
-// the error an awaited call throws.
+// Helpers of the fs tests: a scratch directory, fd counting (and waiting for
+// the pool's closes), checksums, and the error an awaited call throws.
 
 #include <dirent.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "aio/core/sleep.hpp"
 #include "aio/core/task.hpp"
 
 namespace aio::fs::test {
@@ -39,6 +41,17 @@ inline int open_fd_count() {
   int n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
   return n;
+}
+
+/// open_fd_count() once it is `expected`, or after two seconds: the pool
+/// closes the fds of destroyed files a moment later.
+inline aio::task<int> settled_fd_count(int expected) {
+  int n = open_fd_count();
+  for (int i = 0; i < 2000 && n != expected; ++i) {
+    co_await aio::sleep(std::chrono::milliseconds(1));
+    n = open_fd_count();
+  }
+  co_return n;
 }
 
 /// The errno and message of the std::system_error an awaited call threw.

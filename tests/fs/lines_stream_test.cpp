@@ -52,15 +52,6 @@ aio::task<std::size_t> open_and_count(std::string path) {
   co_return n;
 }
 
-aio::task<int> settled_fd_count(int expected) {
-  int n = fs::test::open_fd_count();
-  for (int i = 0; i < 2000 && n != expected; ++i) {
-    co_await aio::sleep(1ms);
-    n = fs::test::open_fd_count();
-  }
-  co_return n;
-}
-
 // A field of /proc/self/status in bytes (VmRSS, VmHWM).
 std::size_t status_bytes(const std::string& field) {
   std::ifstream in("/proc/self/status");
@@ -128,7 +119,7 @@ AIO_TEST(fs_lines_stream_test, cancelled_readers_leave_no_fd_open) {
     } catch (const aio::cancelled_error&) {
       ++cancelled;
     }
-    EXPECT_EQ(co_await settled_fd_count(baseline), baseline) << "cancelled after " << k << " yields";
+    EXPECT_EQ(co_await fs::test::settled_fd_count(baseline), baseline) << "cancelled after " << k << " yields";
   }
   EXPECT_GT(cancelled, 0);
 }

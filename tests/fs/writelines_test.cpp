@@ -225,12 +225,7 @@ AIO_TEST(fs_writelines_test, cancelled_writelines_writes_a_prefix_and_leaks_no_f
     } catch (const aio::cancelled_error&) {
       ++cancelled;
     }
-    int fds = fs::test::open_fd_count();
-    for (int i = 0; i < 2000 && fds != baseline; ++i) {
-      co_await aio::sleep(1ms);
-      fds = fs::test::open_fd_count();
-    }
-    EXPECT_EQ(fds, baseline) << "cancelled after " << k << " yields";
+    EXPECT_EQ(co_await fs::test::settled_fd_count(baseline), baseline) << "cancelled after " << k << " yields";
     bool exists = true;
     std::string back;
     try {
