@@ -15,7 +15,6 @@ the previous one's writeback.
 """
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -24,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from report import HERE, PYTHON, run_json  # one way to run a benchmark process, shared with core/exec/net
+from report import HERE, PYTHON, anchor_ratios, finish, fmt, ratio_cells, run_json  # shared with core/exec/net
 
 MIB = 1 << 20
 PAGE = 4096
@@ -95,16 +94,6 @@ def make_small_files(d, count):
         with open(f"{d}/f{i:05d}", "wb") as f:
             f.write(os.urandom(PAGE))
     subprocess.run(["sh", "-c", f"cat {d}/* > /dev/null"], check=True)
-
-
-def fmt(v):
-    if v is None:
-        return "-"
-    if v >= 1e6:
-        return f"{v / 1e6:.2f} M"
-    if v >= 1e4:
-        return f"{v / 1e3:.0f} k"
-    return f"{v:.0f}" if v >= 100 else f"{v:.3g}"
 
 
 class Sides:
@@ -212,14 +201,7 @@ def main():
             print(f"{key}:", file=sys.stderr, flush=True)
             sides, size = measure(key, args.fs_bench, tmp, args.quick, startup)
             values = sides.values
-            goals = []
-            for anchor, minimum in anchors:
-                if values.get(anchor) is None:
-                    goals.append({"anchor": anchor, "ratio": None, "goal": minimum, "met": None})
-                    continue
-                ratio = values["io_uring"] / values[anchor]
-                goals.append({"anchor": anchor, "ratio": ratio, "goal": minimum,
-                              "met": None if minimum is None else ratio >= minimum})
+            goals = anchor_ratios(values, "io_uring", anchors)
             rows.append({"name": key, "title": title, "unit": unit, "size": size, "values": values,
                          "cpu_s": sides.cpu, "ratios": goals})
     finally:
@@ -230,9 +212,7 @@ def main():
     print("|---|---|---|" + "--:|" * len(COLUMNS) + "---|---|")
     for r in rows:
         v = r["values"]
-        ratios = ", ".join(f"{g['ratio']:.3g}x {g['anchor']}" for g in r["ratios"] if g["ratio"] is not None)
-        met = ", ".join(f"{'yes' if g['met'] else '**NO**'} (>= {g['goal']}x {g['anchor']})"
-                        for g in r["ratios"] if g["goal"] is not None and g["met"] is not None) or "-"
+        ratios, met = ratio_cells(r["ratios"])
         print(f"| {r['name']} | {r['unit']} | {r['size']} | " + " | ".join(fmt(v.get(c)) for c in COLUMNS)
               + f" | {ratios} | {met} |")
     print()
@@ -249,12 +229,7 @@ def main():
           "aiocpp and C++ figures: median of three runs; Python: one run.")
     if args.quick:
         print("--quick: reduced sizes (see the size column); the issue's goals are stated for 1 GiB and 10,000 files.")
-    print(f"load average during the run: {start_load} -> {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
-            f.write("\n")
-        print(f"JSON written to {args.json}", file=sys.stderr)
+    finish(rows, start_load, args.json)
     return 0
 
 

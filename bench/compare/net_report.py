@@ -9,7 +9,6 @@ table with the ratios against the anchors the issue names.
 """
 
 import argparse
-import json
 import os
 import shutil
 import socket
@@ -18,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from report import HERE, PYTHON, run_json  # one way to run a benchmark process, shared with core/exec
+from report import HERE, PYTHON, anchor_ratios, finish, fmt, ratio_cells, run_json  # shared with core/exec/fs
 GIB = 1 << 30
 
 
@@ -90,16 +89,6 @@ WORKLOADS = [
 ]
 
 
-def fmt(v):
-    if v is None:
-        return "-"
-    if v >= 1e6:
-        return f"{v / 1e6:.2f} M"
-    if v >= 1e4:
-        return f"{v / 1e3:.0f} k"
-    return f"{v:.0f}" if v >= 100 else f"{v:.3g}"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--net-bench", required=True)
@@ -133,14 +122,7 @@ def main():
                 values["limit"] = run_limit(limits["echo64"], [str(size), "64"])
             elif key_name == "bulk" and shutil.which("socat"):
                 values["limit"] = socat_copy(size)
-            goals = []
-            for anchor, minimum in anchors:
-                if anchor not in values:
-                    goals.append({"anchor": anchor, "ratio": None, "goal": minimum, "met": None})
-                    continue
-                ratio = values["aiocpp"] / values[anchor]
-                goals.append({"anchor": anchor, "ratio": ratio, "goal": minimum,
-                              "met": None if minimum is None else ratio >= minimum})
+            goals = anchor_ratios(values, "aiocpp", anchors)
             rows.append({"name": key_name, "title": title, "unit": unit, "size": f"{flag} {size}",
                          "values": values, "ratios": goals})
     finally:
@@ -151,22 +133,12 @@ def main():
     print("|---|---|--:|--:|--:|--:|---|---|")
     for r in rows:
         v = r["values"]
-        ratios = ", ".join(f"{g['ratio']:.3g}x {g['anchor']}" for g in r["ratios"] if g["ratio"] is not None)
-        met = ", ".join(f"{'yes' if g['met'] else '**NO**'} (>= {g['goal']}x {g['anchor']})"
-                        for g in r["ratios"] if g["goal"] is not None and g["met"] is not None) or "-"
-        missing = [g["anchor"] for g in r["ratios"] if g["ratio"] is None]
-        if missing:
-            met += f" (no {', '.join(missing)} anchor here)"
+        ratios, met = ratio_cells(r["ratios"])
         print(f"| {r['name']} | {r['unit']} | {fmt(v['aiocpp'])} | {fmt(v.get('limit'))} | {fmt(v.get('uvloop'))} "
               f"| {fmt(v.get('asyncio'))} | {ratios} | {met} |")
     print()
     print("limit: pingpong.c (blocking sockets), echo64.c (plain C epoll), socat|socat (bulk), from ../shared/limits.")
-    print(f"load average during the run: {start_load} -> {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
-            f.write("\n")
-        print(f"JSON written to {args.json}", file=sys.stderr)
+    finish(rows, start_load, args.json)
     return 0
 
 

@@ -86,6 +86,42 @@ def run_json(cmd, timeout, env=None):
     return result
 
 
+def anchor_ratios(values, ours, anchors):
+    """The ratio of values[ours] to each anchor's value, and whether it meets
+    the anchor's goal: anchors are (name, minimum ratio or None for report
+    only); an anchor missing from `values` gets ratio None."""
+    goals = []
+    for anchor, minimum in anchors:
+        if values.get(anchor) is None:
+            goals.append({"anchor": anchor, "ratio": None, "goal": minimum, "met": None})
+            continue
+        ratio = values[ours] / values[anchor]
+        goals.append({"anchor": anchor, "ratio": ratio, "goal": minimum,
+                      "met": None if minimum is None else ratio >= minimum})
+    return goals
+
+
+def ratio_cells(goals):
+    """The "ratios" and "goals met" cells of a table row, from anchor_ratios."""
+    ratios = ", ".join(f"{g['ratio']:.3g}x {g['anchor']}" for g in goals if g["ratio"] is not None)
+    met = ", ".join(f"{'yes' if g['met'] else '**NO**'} (>= {g['goal']}x {g['anchor']})"
+                    for g in goals if g["goal"] is not None and g["met"] is not None) or "-"
+    missing = [g["anchor"] for g in goals if g["ratio"] is None]
+    if missing:
+        met += f" (no {', '.join(missing)} anchor here)"
+    return ratios, met
+
+
+def finish(rows, start_load, json_path):
+    """The load average line, and the JSON file when asked for."""
+    print(f"load average during the run: {start_load} -> {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(rows, f, indent=2)
+            f.write("\n")
+        print(f"JSON written to {json_path}", file=sys.stderr)
+
+
 def goal_met(goal, w, aio, asyncio_v, uvloop_v):
     kind, threshold, _ = goal
     if kind == "absolute":
@@ -95,6 +131,9 @@ def goal_met(goal, w, aio, asyncio_v, uvloop_v):
 
 
 def fmt(v):
+    """A rate for a table cell: 26.47 M, 246 k, 1469, 0.579; "-" for None."""
+    if v is None:
+        return "-"
     if v >= 1e6:
         return f"{v / 1e6:.2f} M"
     if v >= 1e4:
@@ -173,15 +212,9 @@ def main():
             cpu = {side: r["details"][side].get("cpu_s") for side in ("aiocpp", "asyncio", "uvloop")}
             print("sleep_wall CPU time (s): " + ", ".join(f"{k} {v:.3g}" for k, v in cpu.items() if v is not None)
                   + ". Wall time above 0.5 s + CPU time is time spent waiting for a CPU (a loaded machine).")
-    print(f"load average during the run: {start_load} -> {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.quick:
         print("--quick: reduced sizes (see the sizes column); sleep_wall's goal is stated for 1,000,000 tasks.")
-
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
-            f.write("\n")
-        print(f"JSON written to {args.json}", file=sys.stderr)
+    finish(rows, start_load, args.json)
     # A missed goal is a finding shown in the table, not a failure of the run.
     return 0
 
