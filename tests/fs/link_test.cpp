@@ -8,6 +8,9 @@
 
 #include <string>
 
+#include "aio/core/create_task.hpp"
+#include "aio/core/errors.hpp"
+#include "aio/core/sleep.hpp"
 #include "aio/fs/directory.hpp"
 #include "aio/fs/read_file.hpp"
 #include "aio/fs/stat.hpp"
@@ -17,6 +20,7 @@
 namespace fs = aio::fs;
 using fs::test::error_of;
 using fs::test::temp_dir;
+using namespace std::chrono_literals;
 
 AIO_TEST_SUITE(fs_link_test);
 
@@ -139,4 +143,54 @@ AIO_TEST(fs_link_test, chmod_sets_the_permission_bits_and_follows_symlinks) {
   co_await fs::symlink("none", d / "dangling");
   auto dangling = co_await error_of(fs::chmod(d / "dangling", 0600));
   EXPECT_EQ(dangling.err, ENOENT) << dangling.what;
+}
+
+AIO_TEST(fs_link_test, cancellation_at_every_point_either_completes_or_leaves_a_consistent_state) {
+  temp_dir d;
+  co_await fs::write_file(d / "target", "x");
+  int cancelled = 0;
+  for (int k = 0; k < 4; ++k) {
+    std::string sym = d / ("s" + std::to_string(k));
+    std::string hard = d / ("h" + std::to_string(k));
+    auto ts = aio::create_task(fs::symlink("target", sym));
+    auto th = aio::create_task(fs::link(d / "target", hard));
+    auto tr = aio::create_task(fs::readlink(d / "target"));  // not a link: EINVAL unless cancelled
+    auto tc = aio::create_task(fs::chmod(d / "target", 0600 + k));
+    for (int y = 0; y < k; ++y) co_await aio::sleep(0s);
+    for (auto* t : {&ts, &th, &tc}) t->cancel();
+    tr.cancel();
+    // A call that completed made its link; a cancelled one may or may not
+    // have (the kernel can finish it first): either way the name is whole.
+    for (auto* t : {&ts, &th, &tc}) {
+      try {
+        co_await *t;
+      } catch (const aio::cancelled_error&) {
+        ++cancelled;
+      }
+    }
+    try {
+      co_await tr;
+      ADD_FAILURE() << "readlink of a regular file succeeded";
+    } catch (const aio::cancelled_error&) {
+      ++cancelled;
+    } catch (const std::system_error& e) {
+      EXPECT_EQ(e.code().value(), EINVAL);
+    }
+    if (!ts.cancelled()) {
+      std::string text = co_await fs::readlink(sym);
+      EXPECT_EQ(text, "target");
+    }
+    if (!th.cancelled()) {
+      auto st = co_await fs::stat(hard);
+      EXPECT_EQ(st.nlink, 2u);
+    }
+    bool sym_there = co_await fs::exists(sym);
+    if (sym_there) {
+      std::string text = co_await fs::readlink(sym);
+      EXPECT_EQ(text, "target");
+    }
+    bool hard_there = co_await fs::exists(hard);
+    if (hard_there) co_await fs::remove(hard);
+  }
+  EXPECT_GT(cancelled, 0);
 }
