@@ -247,11 +247,7 @@ AIO_TEST(fs_scandir_test, iterator_close_and_destruction_release_the_directory) 
     auto dropped = co_await fs::open_scandir(d.path, o);
     EXPECT_EQ((co_await dropped.next()).size(), 10u);
   }  // the destructor closes it on the pool
-  int n = fs::test::open_fd_count();
-  for (int i = 0; i < 2000 && n != baseline; ++i) {
-    co_await aio::sleep(1ms);
-    n = fs::test::open_fd_count();
-  }
+  int n = co_await fs::test::settled_fd_count(baseline);
   EXPECT_EQ(n, baseline);
   fs::scandir_options zero;
   zero.batch_size = 0;

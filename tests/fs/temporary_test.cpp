@@ -220,11 +220,7 @@ AIO_TEST(fs_temporary_test, cancellation_at_every_point_leaves_no_temporary_and_
       ++cancelled;
     }
     EXPECT_EQ(co_await settled_entries(d.path), 0u) << "after " << k << " yields";
-    int n = fs::test::open_fd_count();
-    for (int i = 0; i < 2000 && n != baseline; ++i) {
-      co_await aio::sleep(1ms);
-      n = fs::test::open_fd_count();
-    }
+    int n = co_await fs::test::settled_fd_count(baseline);
     EXPECT_EQ(n, baseline) << "after " << k << " yields";
   }
   EXPECT_GT(cancelled, 0);
