@@ -38,27 +38,6 @@ aio::task<> write_all(std::string path) {
   co_await f.close();
 }
 
-// Runs `body` once per yield count 0..n: cancelled after that many yields of
-// the test task, it either finishes or throws cancelled_error; no fd leaks.
-template <class Make>
-aio::task<> cancel_at_every_point(Make make, int n) {
-  int baseline = fs::test::open_fd_count();
-  int cancelled = 0, finished = 0;
-  for (int k = 0; k < n; ++k) {
-    auto t = aio::create_task(make());
-    for (int i = 0; i < k; ++i) co_await aio::sleep(0s);
-    t.cancel();
-    try {
-      co_await t;
-      ++finished;
-    } catch (const aio::cancelled_error&) {
-      ++cancelled;
-    }
-    EXPECT_EQ(co_await fs::test::settled_fd_count(baseline), baseline) << "cancelled after " << k << " yields";
-  }
-  EXPECT_GT(cancelled, 0);
-}
-
 }  // namespace
 
 AIO_TEST_SUITE(fs_cancel_test);
@@ -67,13 +46,13 @@ AIO_TEST(fs_cancel_test, cancel_mid_read_leaves_no_fd_open) {
   temp_dir d;
   co_await fs::write_file(d / "big", fs::test::pattern(48u << 20));
   std::string path = d / "big";
-  co_await cancel_at_every_point([&] { return read_all(path); }, 12);
+  co_await fs::test::cancel_at_every_point([&] { return read_all(path); }, 12);
 }
 
 AIO_TEST(fs_cancel_test, cancel_mid_write_leaves_no_fd_open) {
   temp_dir d;
   std::string path = d / "out";
-  co_await cancel_at_every_point([&] { return write_all(path); }, 12);
+  co_await fs::test::cancel_at_every_point([&] { return write_all(path); }, 12);
 }
 
 AIO_TEST(fs_cancel_test, cancel_a_pending_pread_delivers_or_throws_and_frees_nothing_early) {

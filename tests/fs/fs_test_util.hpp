@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // Helpers of the fs tests: a scratch directory, fd counting (and waiting for
-// the pool's closes), checksums, and the error an awaited call throws.
+// the pool's closes), cancellation at every yield, checksums, and the error
+// an awaited call throws.
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -14,6 +15,10 @@
 #include <string_view>
 #include <system_error>
 
+#include <gtest/gtest.h>
+
+#include "aio/core/create_task.hpp"
+#include "aio/core/errors.hpp"
 #include "aio/core/sleep.hpp"
 #include "aio/core/task.hpp"
 
@@ -72,6 +77,28 @@ aio::task<caught> error_of(aio::task<T> t) {
     c.what = e.what();
   }
   co_return c;
+}
+
+/// Runs make() once per yield count 0..n-1: cancelled after that many yields
+/// of the test task, it either finishes or throws cancelled_error; no fd
+/// leaks, and at least one run is cancelled. Uses EXPECT_* (GoogleTest).
+template <class Make>
+aio::task<> cancel_at_every_point(Make make, int n) {
+  int baseline = open_fd_count();
+  int cancelled = 0, finished = 0;
+  for (int k = 0; k < n; ++k) {
+    auto t = aio::create_task(make());
+    for (int i = 0; i < k; ++i) co_await aio::sleep(std::chrono::seconds(0));
+    t.cancel();
+    try {
+      co_await t;
+      ++finished;
+    } catch (const aio::cancelled_error&) {
+      ++cancelled;
+    }
+    EXPECT_EQ(co_await settled_fd_count(baseline), baseline) << "cancelled after " << k << " yields";
+  }
+  EXPECT_GT(cancelled, 0);
 }
 
 /// FNV-1a: enough to tell two large buffers apart.
