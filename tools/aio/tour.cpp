@@ -5,12 +5,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 
 #include "aio/core/errors.hpp"
+#include "aio/core/sleep.hpp"
 
 namespace aio::tour {
 
@@ -121,6 +123,20 @@ std::string format_duration(std::chrono::nanoseconds d) {
 
 std::chrono::nanoseconds since(std::chrono::steady_clock::time_point start) {
   return std::chrono::steady_clock::now() - start;
+}
+
+void row_label(int width, std::string_view label) {
+  std::printf("    %-*.*s ", width, static_cast<int>(label.size()), label.data());
+  std::fflush(stdout);
+}
+
+task<> ticker(const bool& stop, std::chrono::nanoseconds& worst) {
+  using namespace std::chrono_literals;
+  while (!stop) {
+    const auto due = std::chrono::steady_clock::now() + 10ms;
+    co_await aio::sleep(10ms);
+    worst = std::max<std::chrono::nanoseconds>(worst, std::chrono::steady_clock::now() - due);
+  }
 }
 
 }  // namespace aio::tour

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "aio/core/task.hpp"
+
 namespace aio::tour {
 
 /// What the command line asked of the tour.
@@ -56,5 +58,14 @@ std::string format_duration(std::chrono::nanoseconds d);
 
 /// Wall-clock time elapsed since `start`.
 std::chrono::nanoseconds since(std::chrono::steady_clock::time_point start);
+
+/// Starts a table row: `label` left-aligned in `width` columns after the
+/// indent, flushed, so the reader sees what runs while it is measured.
+void row_label(int width, std::string_view label);
+
+/// The lessons' witness: wakes every 10 ms until `stop`, recording in `worst`
+/// how late it woke at worst — what every other task of the loop suffered.
+/// Run it with create_task next to the work being measured.
+task<> ticker(const bool& stop, std::chrono::nanoseconds& worst);
 
 }  // namespace aio::tour

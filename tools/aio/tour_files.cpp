@@ -116,14 +116,6 @@ struct measurement {
   double cached = 0;  // share of the pages cached when the run started
 };
 
-task<> ticker(const bool& stop, nanoseconds& worst) {
-  while (!stop) {
-    const auto due = steady_clock::now() + 10ms;
-    co_await aio::sleep(10ms);
-    worst = std::max<nanoseconds>(worst, steady_clock::now() - due);
-  }
-}
-
 task<measurement> measure(const scratch_files& files, std::size_t size, task<std::size_t> (*read)(std::string)) {
   measurement m;
   m.cached = files.drop_from_cache();
@@ -163,13 +155,11 @@ task<> lesson_main(int n, std::size_t size) {
                 "ticker's worst delay", "files", "cached");
   std::printf("%s\n", bold(head).c_str());
 
-  std::printf("    %-*s ", label_width, "blocking std::ifstream");
-  std::fflush(stdout);
+  row_label(label_width, "blocking std::ifstream");
   const measurement blocked = co_await measure(files, size, &blocking_read);
   row(blocked, n);
 
-  std::printf("    %-*s ", label_width, "co_await aio::fs::read_file");
-  std::fflush(stdout);
+  row_label(label_width, "co_await aio::fs::read_file");
   const measurement async = co_await measure(files, size, &async_read);
   row(async, n);
 

@@ -81,16 +81,6 @@ struct live_log {
   }
 };
 
-// Ticks every 10 ms until told to stop; the worst lateness is what every
-// other task of the loop suffered.
-task<> ticker(const bool& stop, nanoseconds& worst) {
-  while (!stop) {
-    const auto due = steady_clock::now() + 10ms;
-    co_await aio::sleep(10ms);
-    worst = std::max<nanoseconds>(worst, steady_clock::now() - due);
-  }
-}
-
 task<> blocking_settings(milliseconds d) {
   co_await aio::sleep(20ms);
   load_settings(d);

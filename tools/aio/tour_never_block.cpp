@@ -105,15 +105,13 @@ task<> lesson_main(int n, milliseconds d) {
 
   // The label goes out first so the reader knows what the pause is.
   const std::string block_label = "std::this_thread::sleep_for(" + ms + ")";
-  std::printf("    %-*s ", label_width, block_label.c_str());
-  std::fflush(stdout);
+  row_label(label_width, block_label);
   const measurement blocked = co_await measure(n, d, &blocking_wait);
   std::printf("%*s %*s\n", wall_width, format_duration(blocked.wall).c_str(), stall_width,
               format_duration(blocked.longest_stall).c_str());
 
   const std::string sleep_label = "co_await aio::sleep(" + ms + ")";
-  std::printf("    %-*s ", label_width, sleep_label.c_str());
-  std::fflush(stdout);
+  row_label(label_width, sleep_label);
   const measurement slept = co_await measure(n, d, &suspending_wait);
   std::printf("%*s %*s\n", wall_width, format_duration(slept.wall).c_str(), stall_width,
               format_duration(slept.longest_stall).c_str());

@@ -138,14 +138,6 @@ struct measurement {
   int answers = 0;
 };
 
-task<> ticker(const bool& stop, nanoseconds& worst) {
-  while (!stop) {
-    const auto due = steady_clock::now() + 10ms;
-    co_await aio::sleep(10ms);
-    worst = std::max<nanoseconds>(worst, steady_clock::now() - due);
-  }
-}
-
 task<measurement> measure(int n, unsigned short port, task<std::string> (*request)(unsigned short, int)) {
   bool stop = false;
   measurement m;
@@ -183,13 +175,11 @@ task<> lesson_main(int n, milliseconds delay, unsigned short port) {
                 "ticker's worst delay", "answers");
   std::printf("%s\n", bold(head).c_str());
 
-  std::printf("    %-*s ", label_width, "blocking connect/send/recv");
-  std::fflush(stdout);
+  row_label(label_width, "blocking connect/send/recv");
   const measurement blocked = co_await measure(n, port, &blocking_request);
   row(blocked, n);
 
-  std::printf("    %-*s ", label_width, "aio::open_connection + streams");
-  std::fflush(stdout);
+  row_label(label_width, "aio::open_connection + streams");
   const measurement streamed = co_await measure(n, port, &async_request);
   row(streamed, n);
 
