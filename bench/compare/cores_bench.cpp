@@ -4,7 +4,7 @@
 // awaited with loop.run_in_executor); cores_report.py runs both in the same
 // session and prints the ratios.
 //
-//   cores_bench <workload> [--n N] [--workers W]
+//   cores_bench <workload> [--n N] [--workers W] [--depth D (pipeline_depth)]
 //
 // Prints one JSON object on stdout: {"workload", "value", "unit", "n", ...}.
 // Workloads (see usage()): cpu_bound, trivial_jobs, trivial_seq. More can be
@@ -107,9 +107,18 @@ aio::task<> trivial_worker(aio::process_pool_executor& pool, std::size_t count, 
   for (std::size_t i = 0; i < count; ++i) sum += co_await pool.submit(trivial, std::uint64_t{i});
 }
 
+std::size_t depth = 0;  // --depth: process_pool_options::pipeline_depth (0: its default)
+
+aio::process_pool_options options(std::size_t workers) {
+  aio::process_pool_options o;
+  o.max_workers = workers;
+  if (depth) o.pipeline_depth = depth;
+  return o;
+}
+
 aio::task<> trivial_jobs(std::size_t n, std::size_t workers) {
   constexpr std::size_t coroutines = 64;
-  aio::process_pool_executor pool(workers);
+  aio::process_pool_executor pool(options(workers));
   co_await warm_up(pool);
   std::size_t per = n / coroutines;
   std::uint64_t sum = 0;
@@ -131,7 +140,7 @@ aio::task<> trivial_jobs(std::size_t n, std::size_t workers) {
 // --- 3. trivial_seq: one coroutine awaits trivial(i) N times in a row (latency) ---
 
 aio::task<> trivial_seq(std::size_t n, std::size_t workers) {
-  aio::process_pool_executor pool(workers);
+  aio::process_pool_executor pool(options(workers));
   co_await warm_up(pool);
   std::uint64_t sum = 0;
   auto t0 = clock_type::now();
@@ -156,7 +165,7 @@ const workload workloads[] = {
 };
 
 int usage() {
-  std::fprintf(stderr, "usage: cores_bench <workload> [--n N] [--workers W]\n");
+  std::fprintf(stderr, "usage: cores_bench <workload> [--n N] [--workers W] [--depth D]\n");
   for (const auto& w : workloads)
     std::fprintf(stderr, "  %-14s %s (default n %zu)\n", w.name, w.help, w.default_n);
   return 2;
@@ -173,6 +182,8 @@ int main(int argc, char** argv) {
       n = std::strtoull(argv[i + 1], nullptr, 10);
     else if (std::strcmp(argv[i], "--workers") == 0)
       workers = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (std::strcmp(argv[i], "--depth") == 0)
+      depth = std::strtoull(argv[i + 1], nullptr, 10);
     else
       return usage();
   }
