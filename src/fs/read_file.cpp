@@ -38,7 +38,7 @@ task<> close_quietly(file& f) {
 // Opens `path` read-only and returns it with what fstat says. One openat and
 // one fstat (the inode is in memory once the file is open: no blocking), not
 // open()'s general path, which would stat again for the mode's sake.
-task<file> open_for_reading(const std::string& path, struct ::stat& st) {
+task<file> open_for_reading(std::string path, struct ::stat& st) {
   detail::file_io_awaiter op(io_kind::openat, AT_FDCWD, "open", path);
   op.set_path(path);
   op.flags_ = O_RDONLY | O_CLOEXEC;
@@ -48,12 +48,12 @@ task<file> open_for_reading(const std::string& path, struct ::stat& st) {
     detail::close_detached(fd);
     detail::throw_fs_error(err, "open", path);
   }
-  co_return file(fd, path, false, S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+  co_return file(fd, std::move(path), false, S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
 }
 
 task<std::string> read_file_impl(std::string path) {
   struct ::stat st{};
-  file f = co_await open_for_reading(path, st);
+  file f = co_await open_for_reading(std::move(path), st);  // the file keeps the path, for errors
   std::string data;
   std::exception_ptr failure;
   try {
@@ -68,7 +68,7 @@ task<std::string> read_file_impl(std::string path) {
       // changed size meanwhile, or one longer than a kernel read, is read on
       // to end of file.
       data.resize(size + 1);
-      detail::file_io_awaiter op(io_kind::read, f.fileno(), "read", path);
+      detail::file_io_awaiter op(io_kind::read, f.fileno(), "read", f.name());
       op.buf_ = data.data();
       op.len_ = std::min(data.size(), detail::max_chunk);
       op.offset_ = 0;
