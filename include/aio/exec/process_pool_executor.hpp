@@ -8,11 +8,12 @@
 //   long cpu_bound_task(long n) { long s = 0; for (long i = 0; i < n; ++i) s += i * n; return s; }
 //   AIO_PROCESS_JOB(cpu_bound_task);
 //
+//   aio::task<> amain(aio::process_pool_executor& pool) {
+//     long r = co_await pool.submit(cpu_bound_task, 100'000'000L);
+//   }
 //   int main() {
 //     aio::process_pool_executor pool(2);       // before any thread: starts the fork server
-//     aio::run([&]() -> aio::task<> {
-//       long r = co_await pool.submit(cpu_bound_task, 100'000'000L);
-//     }());
+//     aio::run(amain(pool));
 //   }
 //
 // How workers start (the start method). Forking a process that runs threads
