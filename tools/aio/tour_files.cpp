@@ -177,7 +177,10 @@ task<> lesson_main(int n, std::size_t size) {
   paragraph("Why: std::ifstream (like Python's open) blocks the thread that is the event loop until the disk "
             "answers, so the files are read one after another and nothing else runs meanwhile; "
             "aio::fs::read_file suspends only its own coroutine, so the reads wait on the disk together and "
-            "the loop keeps its timers. A cached file read blocks too, only for less time.");
+            "the other tasks keep running. (On io_uring the kernel starts each read from the loop's thread, "
+            "so a batch of a thousand cold reads still holds the loop for tens of milliseconds; the epoll "
+            "backend's pool starts them on its own threads.) A cached file read blocks too, only for less "
+            "time.");
   std::printf("\n");
   paragraph(dim("In Python: open() and pathlib block the same way; use aiofiles (which moves every call to a "
                 "thread). aiocpp reads through io_uring, and through a private pool on the epoll backend."));
