@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 
 #include "process_test_jobs.hpp"
@@ -85,6 +86,8 @@ AIO_TEST(process_pool_fault_test, segfault_in_a_job) {
 #if defined(__SANITIZE_ADDRESS__)
   // AddressSanitizer catches the fault, prints its report and exits with 1.
   EXPECT_EQ(e.exit_status(), 1) << e.what();
+#elif defined(__SANITIZE_THREAD__)
+  EXPECT_EQ(e.exit_status(), 66) << e.what();  // ThreadSanitizer's exit code
 #else
   EXPECT_EQ(e.signal(), SIGSEGV) << e.what();
   EXPECT_NE(std::string(e.what()).find("SIGSEGV"), std::string::npos) << e.what();
