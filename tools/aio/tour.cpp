@@ -13,6 +13,7 @@
 
 #include "aio/core/errors.hpp"
 #include "aio/core/sleep.hpp"
+#include "aio/exec/process_pool_executor.hpp"
 
 namespace aio::tour {
 
@@ -45,6 +46,9 @@ const lesson* find_lesson(std::string_view name) {
 }
 
 int run(std::span<const lesson* const> which, const options& opts) {
+  // use-every-core's process pool forks its workers from a fork server, which
+  // must start before the other lessons start threads (to_thread, …).
+  aio::start_fork_server();
   std::array<const lesson*, registry.size()> all{};
   if (which.empty()) {
     for (std::size_t i = 0; i < registry.size(); ++i) all[i] = &registry[i];
