@@ -4,11 +4,13 @@
 // at the shutdown deadline, and replaces workers that died or retired.
 //
 // A worker holds up to options.pipeline_depth jobs: the one it runs and the
-// next ones, already in its socket, so that it goes from one to the next
-// without waiting for this thread (a trivial job then costs no wake-up of the
-// worker). Responses come back in order, so the first job without a response
-// is the running one: it alone fails when the worker dies; the jobs behind it
-// never started and go to another worker.
+// next ones, already sent, so that it goes from one to the next without
+// waiting for this thread (a trivial job then costs no wake-up of the
+// worker). Results come back in order, so the first job without one is the
+// running one: it alone fails when the worker dies; the jobs behind it never
+// started and go to another worker. When a worker runs dry while another
+// holds jobs behind a running one, the last of those is asked back
+// (give_back): a short job does not wait behind a long one while a worker idles.
 
 #include <poll.h>
 #include <signal.h>
@@ -47,8 +49,10 @@ struct stop_hook {
 };
 
 struct in_flight {
-  explicit in_flight(remote_call* c) noexcept : call(c) {}
+  in_flight(remote_call* c, std::uint32_t s) noexcept : call(c), seq(s) {}
   remote_call* call;  // holds the queue's reference
+  std::uint32_t seq;
+  bool asked_back = false;
   std::atomic<bool> stop{false};
   std::optional<std::stop_callback<stop_hook>> on_stop;  // reset before `call` is released
 };
@@ -65,8 +69,9 @@ struct worker {
   bool retiring = false;  // asked to exit (max_tasks_per_child, shutdown)
   kill_reason killed = kill_reason::none;
   std::deque<std::unique_ptr<in_flight>> jobs;  // sent, in order; the first one runs
-  std::size_t sent = 0;
+  std::size_t sent = 0;  // towards max_tasks_per_child (jobs given back do not count)
   std::size_t done = 0;
+  std::uint32_t next_seq = 0;
   std::string in;  // response bytes not parsed yet
 
   bool usable() const noexcept { return fd >= 0 && !retiring && killed == kill_reason::none; }
@@ -154,14 +159,16 @@ bool supervisor::queue_empty() {
 }
 
 void supervisor::send(worker& w, remote_call* c) {
-  auto& job = *w.jobs.emplace_back(std::make_unique<in_flight>(c));
+  auto& job = *w.jobs.emplace_back(std::make_unique<in_flight>(c, w.next_seq++));
   ++w.sent;
   const std::string& name = c->entry->name;
-  char header[wire::request_header];
-  auto len = static_cast<std::uint32_t>(2 + name.size() + c->args.size());
+  char header[wire::request_header + 2];
+  auto len = static_cast<std::uint32_t>(wire::request_header - 4 + 2 + name.size() + c->args.size());
   auto name_len = static_cast<std::uint16_t>(name.size());
   std::memcpy(header, &len, 4);
-  std::memcpy(header + 4, &name_len, 2);
+  header[4] = static_cast<char>(wire::request::job);
+  std::memcpy(header + 5, &job.seq, 4);
+  std::memcpy(header + 9, &name_len, 2);
   iovec iov[3] = {{header, sizeof header},
                   {const_cast<char*>(name.data()), name.size()},
                   {c->args.data(), c->args.size()}};
@@ -180,10 +187,27 @@ void supervisor::feed(worker& w, std::size_t depth) {
   }
 }
 
-// Every idle worker gets a job before any gets a second one.
+// Every idle worker gets a job before any gets a second one. A worker left
+// idle asks a busy one for a job that waits behind its running one.
 void supervisor::feed_all() {
-  for (auto& w : workers_) feed(*w, 1);
-  for (auto& w : workers_) feed(*w, depth());
+  for (std::size_t level = 1; level <= depth(); ++level)  // round robin, one level at a time
+    for (auto& w : workers_) feed(*w, level);
+  for (auto& idle : workers_) {
+    if (!idle->jobs.empty() || !idle->usable() || !queue_empty()) continue;
+    for (auto& busy : workers_) {
+      if (busy->jobs.size() < 2 || busy->fd < 0 || busy->jobs.back()->asked_back) continue;
+      in_flight& last = *busy->jobs.back();
+      last.asked_back = true;
+      char frame[wire::request_header];
+      auto len = static_cast<std::uint32_t>(wire::request_header - 4);
+      std::memcpy(frame, &len, 4);
+      frame[4] = static_cast<char>(wire::request::give_back);
+      std::memcpy(frame + 5, &last.seq, 4);
+      iovec iov[1] = {{frame, sizeof frame}};
+      wire::write_all(busy->fd, iov, 1);
+      break;  // one per idle worker
+    }
+  }
 }
 
 void supervisor::complete(worker& w, remote_call* c, wire::kind k, std::string_view payload) {
@@ -224,20 +248,30 @@ void supervisor::read_results(worker& w) {
     w.in.append(read_buffer_.get(), static_cast<std::size_t>(n));
     std::size_t at = 0;
     responses_.clear();
-    while (w.in.size() - at >= wire::response_header && !w.jobs.empty()) {
-      std::uint32_t len;
+    while (w.in.size() - at >= wire::response_header) {
+      std::uint32_t len, seq;
       std::memcpy(&len, w.in.data() + at, sizeof len);
       if (w.in.size() - at - 4 < len) break;
-      std::unique_ptr<in_flight> job = std::move(w.jobs.front());
-      w.jobs.pop_front();
-      job->on_stop.reset();
       auto k = static_cast<wire::kind>(w.in[at + 4]);
-      responses_.push_back({job->call, {k, std::string_view(w.in).substr(at + wire::response_header, len - 1)}});
+      std::memcpy(&seq, w.in.data() + at + 5, sizeof seq);
+      auto payload = std::string_view(w.in).substr(at + wire::response_header, len - (wire::response_header - 4));
       at += 4 + std::size_t(len);
+      auto it = std::find_if(w.jobs.begin(), w.jobs.end(), [&](const auto& j) { return j->seq == seq; });
+      if (it == w.jobs.end()) continue;  // not ours: ignored
+      std::unique_ptr<in_flight> job = std::move(*it);
+      w.jobs.erase(it);
+      job->on_stop.reset();
+      if (k == wire::kind::returned) {  // never started: another worker runs it
+        --w.sent;
+        retry_.push_back(job->call);
+        continue;
+      }
+      responses_.push_back({job->call, {k, payload}});
     }
     if (!responses_.empty()) {
-      bool idle_elsewhere = std::any_of(workers_.begin(), workers_.end(),
-                                        [&](const auto& o) { return o.get() != &w && o->jobs.empty() && o->usable(); });
+      bool idle_elsewhere = std::any_of(workers_.begin(), workers_.end(), [&](const auto& o) {
+        return o.get() != &w && o->jobs.empty() && o->usable();
+      });
       feed(w, idle_elsewhere ? 1 : depth());
       for (auto& [c, r] : responses_) complete(w, c, r.first, r.second);
       if (k_.options_.max_tasks_per_child && w.done >= k_.options_.max_tasks_per_child && w.fd >= 0)

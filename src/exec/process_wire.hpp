@@ -2,12 +2,15 @@
 #pragma once
 // The frames between a pool and its workers, on a blocking stream socket:
 //
-//   request   u32 length | u16 name length | job name | encoded arguments
-//   response  u32 length | u8 kind | payload
+//   request   u32 length | u8 type | u32 seq | (job: u16 name length | job name | encoded arguments)
+//             type job: run it after the ones before; type give_back: hand job
+//             `seq` back unrun if it has not started (a reply `returned`), else nothing
+//   response  u32 length | u8 kind | u32 seq | payload
 //             kind value: the encoded result; kind error: two encoded strings,
-//             the exception's type name and its what()
+//             the exception's type name and its what(); kind returned: none
 //
-// (length counts the bytes after itself)
+// (length counts the bytes after itself). seq numbers a worker's jobs; the
+// results of the jobs come in the order they were sent.
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -19,10 +22,11 @@
 
 namespace aio::detail::wire {
 
-enum class kind : std::uint8_t { value = 0, error = 1 };
+enum class kind : std::uint8_t { value = 0, error = 1, returned = 2 };
+enum class request : std::uint8_t { job = 0, give_back = 1 };
 
-inline constexpr std::size_t request_header = 6;   // u32 + u16
-inline constexpr std::size_t response_header = 5;  // u32 + u8
+inline constexpr std::size_t request_header = 9;   // u32 length + u8 type + u32 seq
+inline constexpr std::size_t response_header = 9;  // u32 length + u8 kind + u32 seq
 /// The largest payload a frame carries (its length is a u32).
 inline constexpr std::size_t max_frame = 0xffff'0000;
 

@@ -189,7 +189,10 @@ AIO_TEST(process_pool_fault_test, cancelling_a_running_job_without_kill_on_cance
 }
 
 AIO_TEST(process_pool_fault_test, a_job_sent_behind_a_running_one_counts_as_running) {
-  aio::process_pool_executor pool(1);  // pipeline_depth 2: the worker holds the next job
+  aio::process_pool_options o;
+  o.max_workers = 1;
+  o.pipeline_depth = 2;  // the worker holds the next job, the third stays queued
+  aio::process_pool_executor pool(o);
   scratch_dir dir;
   auto a = pool.submit(mark_and_nap, dir / "a", 200);
   auto b = pool.submit(add, 1, 2);
@@ -201,4 +204,21 @@ AIO_TEST(process_pool_fault_test, a_job_sent_behind_a_running_one_counts_as_runn
   EXPECT_EQ(co_await a, 200);
   EXPECT_EQ(co_await b, 3);
   EXPECT_THROW(co_await c, aio::cancelled_error);
+}
+
+AIO_TEST(process_pool_fault_test, a_job_behind_a_long_one_moves_to_an_idle_worker) {
+  aio::process_pool_executor pool(2);  // pipeline_depth 4: jobs wait inside the workers
+  scratch_dir dir;
+  auto a = pool.submit(mark_and_nap, dir / "a", 5000);
+  auto b = pool.submit(nap, 200);
+  auto c = pool.submit(my_pid);  // sent behind a or b
+  auto d = pool.submit(my_pid);
+  auto e = pool.submit(my_pid);
+  co_await wait_for_file(dir / "a");
+  EXPECT_EQ(co_await b, 200);
+  co_await c;  // those behind a are given back to b's idle worker: not after 5 s
+  co_await d;
+  co_await e;
+  EXPECT_FALSE(a.done());
+  EXPECT_EQ(co_await a, 5000);
 }

@@ -115,13 +115,15 @@ struct process_pool_options {
   bool kill_on_cancel = false;
   /// Jobs a worker holds at once: the one it runs and the next ones, already
   /// sent, so that it goes on without a round trip through the pool (a
-  /// trivial job then costs no wake-up). 1: a job goes to a worker only when
-  /// it is free, so a short job never waits behind a long one on a busy
-  /// worker while another worker is idle. A worker with nothing to do always
-  /// gets a job before another gets its second. If a worker dies, the jobs
-  /// behind the one it ran go to another worker. running() is true for them.
-  /// With kill_on_cancel it is 1 (a kill must hit only the cancelled job).
-  std::size_t pipeline_depth = 2;
+  /// trivial job then costs no wake-up). Jobs are dealt round robin, and a
+  /// worker that runs dry asks back a job waiting behind a running one on
+  /// another worker, so a short job does not stay behind a long one while a
+  /// worker idles. If a worker dies, the jobs behind the one it ran go to
+  /// another worker. Sent jobs count as running: cancel() is false for them
+  /// and shutdown(cancel_futures) does not drop them (as for the jobs in
+  /// Python's call queue). 1: every job goes to a free worker. With
+  /// kill_on_cancel it is 1 (a kill must hit only the cancelled job).
+  std::size_t pipeline_depth = 4;
   /// For error messages.
   std::string name = "aio-process";
   /// How long the destructor waits for queued and running jobs before it
