@@ -181,8 +181,9 @@ void run_worker(int sock) noexcept {
   state->sock = sock;
   std::thread other([s = state.get()] { s->work(); });
   state->work();  // returns when the pool closed the socket or went away
+  other.join();   // it returns too: the stream has ended for both
   std::fflush(nullptr);  // what the jobs printed; _exit: no static destructors, no leak check
-  ::_exit(0);            // the other thread ends with the process
+  ::_exit(0);
 }
 
 }  // namespace aio::detail::fork_server
