@@ -4,7 +4,8 @@
 concurrent.futures.ProcessPoolExecutor awaited with loop.run_in_executor), in
 this session on this machine; prints one table with the ratios and the goals.
 
-    /usr/bin/python3 cores_report.py --cores-bench build/bench/bench/cores_bench [--quick] [--json FILE] [--only ...]
+    /usr/bin/python3 cores_report.py --cores-bench build/bench/bench/cores_bench \
+        --workers-bench build/bench/bench/workers_bench [--quick] [--json FILE] [--only ...]
 
 Each figure is the best of three runs, interleaved with the runs it is
 compared with (Python's cpu_bound_task at full size: one run, it takes minutes).
@@ -103,16 +104,38 @@ def trivial_seq(args):
                 a["value"], p["value"], a["value"] / p["value"], f"n {n_cpp:,} / {n_py:,}")]
 
 
+# --- 3. one loop per process: a server under workers::run(1) vs run(2) ----------
+
+def workers_server(args):
+    cmd = [args.workers_bench] + (["--quick"] if args.quick else [])
+    one, two = best_of([cmd + ["--workers", "1"], cmd + ["--workers", "2"]], runs=2)
+    size = f"{one['connections']} connections from {one['clients']} client processes, same machine"
+    speedup = two["value"] / one["value"]
+    return [
+        row("server_1w", "ping-pong server, workers::run(1)", "requests/s", one["value"], None, None, size),
+        row("server_2w", "ping-pong server, workers::run(2), one shared socket", "requests/s", two["value"],
+            None, None, size),
+        row("server_speedup", "the same: run(2) / run(1)", "x", speedup, None, None, size,
+            note="report only: the load generator shares the 2 cores with the workers"),
+        row("server_cpu_1w", "server CPU time per request, run(1)", "us/request",
+            one["server_cpu_us_per_request"], None, None, size),
+        row("server_cpu_2w", "server CPU time per request, run(2)", "us/request",
+            two["server_cpu_us_per_request"], None, None, size),
+    ]
+
+
 WORKLOADS = [
     ("cpu_bound", cpu_bound),
     ("trivial_jobs", trivial_jobs),
     ("trivial_seq", trivial_seq),
+    ("workers_server", workers_server),
 ]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores-bench", required=True, help="path to the cores_bench executable")
+    parser.add_argument("--workers-bench", required=True, help="path to the workers_bench executable")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (the table says which)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--only", nargs="*", choices=[k for k, _ in WORKLOADS], help="run only these workloads")

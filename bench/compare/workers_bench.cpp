@@ -2,13 +2,13 @@
 // ./scripts/bench cores, the workers part: a ping-pong server under
 // workers::run(1) and workers::run(2) on one shared listening socket, loaded
 // by client processes on the same machine (each an aio loop with many
-// connections). Prints one JSON object per server size: requests per
-// second, and the server's CPU time per request (its processes' user +
-// system time, from getrusage of the reaped supervisor). The ratio of the
-// two rates is what a second core gives here; on a 2-core machine the
-// load generator competes with the workers for the same cores.
+// connections). Prints one JSON object: requests per second ("value"), and
+// the server's CPU time per request (its processes' user + system time,
+// from getrusage of the reaped supervisor). The ratio of the rates of
+// --workers 2 and --workers 1 is what a second core gives here; on a 2-core
+// machine the load generator competes with the workers for the same cores.
 //
-//   workers_bench [--quick]
+//   workers_bench --workers N [--quick]
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -110,7 +111,7 @@ void measure(std::size_t workers, int clients, int connections, std::chrono::mil
   ::waitpid(server, &st, 0);
   const double server_cpu = cpu_seconds_of_children() - before;
   const double seconds = std::chrono::duration<double>(d).count();
-  std::printf("{\"name\": \"hello server, workers::run(%zu)\", \"requests_per_s\": %.0f, "
+  std::printf("{\"name\": \"hello server, workers::run(%zu)\", \"unit\": \"requests/s\", \"value\": %.0f, "
               "\"server_cpu_us_per_request\": %.2f, \"clients\": %d, \"connections\": %d}\n",
               workers, static_cast<double>(requests) / seconds,
               requests ? server_cpu * 1e6 / static_cast<double>(requests) : 0.0, clients,
@@ -121,8 +122,17 @@ void measure(std::size_t workers, int clients, int connections, std::chrono::mil
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  const auto d = quick ? 1000ms : 5000ms;
-  measure(1, 2, 32, d);
-  measure(2, 2, 32, d);
+  bool quick = false;
+  long workers = 0;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0)
+      quick = true;
+    else if (std::strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
+      workers = std::strtol(argv[++i], nullptr, 10);
+  }
+  if (workers < 1) {
+    std::fprintf(stderr, "usage: workers_bench --workers N [--quick]  (N >= 1)\n");
+    return 2;
+  }
+  measure(static_cast<std::size_t>(workers), 2, 32, quick ? 1000ms : 5000ms);
 }
