@@ -138,7 +138,11 @@ TEST(workers_run_guard, refuses_to_fork_a_multithreaded_process) {
   EXPECT_EQ(exit_code(s.wait()), 0);
   auto refused = s.lines("refused");
   ASSERT_EQ(refused.size(), 1u);
-  EXPECT_NE(refused[0].find("runs 2 threads"), std::string::npos) << refused[0];
+  // 2 threads here; sanitizers that run their own background thread add theirs.
+  std::size_t at = refused[0].find("the process runs ");
+  ASSERT_NE(at, std::string::npos) << refused[0];
+  EXPECT_GE(std::stoi(refused[0].substr(at + 17)), 2) << refused[0];
+  EXPECT_NE(refused[0].find(" threads; fork is only safe"), std::string::npos) << refused[0];
   EXPECT_TRUE(s.lines("worker ").empty());  // nothing was forked
 }
 
