@@ -59,12 +59,16 @@ aio::task<> demo(std::string dir) {
   co_await fs::rmdir(dir + "/data/small");
   co_await fs::rmdir(dir + "/data");
   for (const char* n : {"notes.txt", "config.json"}) co_await fs::remove(dir + "/" + n);
-  co_await fs::rmdir(dir);
+}
+
+aio::task<> amain() {
+  // Like tempfile.TemporaryDirectory(): a fresh private directory, removed after.
+  auto tmp = co_await fs::make_temporary_directory("aio-files-");
+  co_await demo(tmp.path().string());
+  co_await tmp.remove();
 }
 
 int main() {
-  char templ[] = "/tmp/aio-files-XXXXXX";
-  if (!::mkdtemp(templ)) return 1;
-  aio::run(demo(templ));
+  aio::run(amain());
   std::printf("backend used: %s\n", std::getenv("AIO_BACKEND") ? std::getenv("AIO_BACKEND") : "default");
 }

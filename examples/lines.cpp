@@ -62,12 +62,12 @@ aio::task<> demo(std::string dir) {
   std::printf("readline(16) -> %zu bytes\n", piece.size());
   co_await g.close();
 
-  for (const char* n : {"/app.log", "/long.txt"}) co_await fs::remove(dir + n);
-  co_await fs::rmdir(dir);
 }
 
-int main() {
-  char templ[] = "/tmp/aio-lines-XXXXXX";
-  if (!::mkdtemp(templ)) return 1;
-  aio::run(demo(templ));
+aio::task<> amain() {
+  auto tmp = co_await fs::make_temporary_directory("aio-lines-");  // removed with its files
+  co_await demo(tmp.path().string());
+  co_await tmp.remove();
 }
+
+int main() { aio::run(amain()); }

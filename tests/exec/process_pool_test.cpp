@@ -103,21 +103,6 @@ long cpu_bound_task(long n) {
 }
 int not_registered(int x) { return x; }
 
-scratch_dir::scratch_dir() {
-  std::string templ = "/tmp/aio-process-test-XXXXXX";
-  if (!::mkdtemp(templ.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp");
-  path = templ;
-}
-
-scratch_dir::~scratch_dir() {
-  if (DIR* d = ::opendir(path.c_str())) {
-    while (dirent* e = ::readdir(d))
-      if (e->d_name[0] != '.') ::unlink((path + "/" + e->d_name).c_str());
-    ::closedir(d);
-  }
-  ::rmdir(path.c_str());
-}
-
 aio::task<> wait_for_file(std::string path) {
   while (::access(path.c_str(), F_OK) != 0) co_await aio::sleep(2ms);
 }

@@ -64,14 +64,8 @@ bool touch(std::string path);
 long cpu_bound_task(long n);
 int not_registered(int x);
 
-/// A fresh directory under /tmp for marker files; removed (with its files) on destruction.
-struct scratch_dir {
-  scratch_dir();
-  ~scratch_dir();
-  scratch_dir(const scratch_dir&) = delete;
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-  std::string path;
-};
+/// A fresh directory for marker files; removed (with its files) on destruction.
+using scratch_dir = aio::test::temp_dir;
 
 /// Waits (polling, on the loop) until `path` exists: the job marked it.
 aio::task<> wait_for_file(std::string path);

@@ -21,25 +21,13 @@
 #include "aio/core/errors.hpp"
 #include "aio/core/sleep.hpp"
 #include "aio/core/task.hpp"
+#include "aio_test.hpp"
 
 namespace aio::fs::test {
 
-/// A fresh directory under /tmp, removed with everything in it on destruction.
-struct temp_dir {
-  temp_dir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "aio-fs-XXXXXX").string();
-    if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-    path = templ;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::permissions(path, std::filesystem::perms::owner_all, ec);
-    std::filesystem::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  std::string operator/(std::string_view name) const { return (path / name).string(); }
-  std::filesystem::path path;
-};
+/// A fresh directory, removed with everything in it (tests/support).
+using aio::test::temp_dir;
+
 
 /// How many fds this process has open (entries of /proc/self/fd).
 inline int open_fd_count() {

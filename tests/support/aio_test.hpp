@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -78,7 +79,7 @@ struct temp_dir {
   temp_dir& operator=(const temp_dir&) = delete;
   /// The path of `name` inside the directory.
   std::string operator/(std::string_view name) const;
-  std::string path;
+  std::filesystem::path path;
 };
 
 /// An anonymous file (O_TMPFILE: it has no name and vanishes when closed)

@@ -38,7 +38,7 @@ temp_dir::~temp_dir() {
 }
 
 std::string temp_dir::operator/(std::string_view name) const {
-  return (std::filesystem::path(path) / name).string();
+  return (path / name).string();
 }
 
 temp_file::temp_file(std::string_view content) {

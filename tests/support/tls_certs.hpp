@@ -32,7 +32,7 @@ namespace aio::test {
 /// Paths of PEM files (and their text) for TLS tests.
 struct tls_certs {
   temp_dir scratch{"aio-tls-certs-"};
-  std::string dir = scratch.path;
+  std::string dir = scratch.path.string();
   std::string ca_file, ca_key;  // the test CA
   std::string server_cert,
       server_key;  // CN=localhost, SAN localhost, 127.0.0.1, ::1; signed by the CA
