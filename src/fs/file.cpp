@@ -60,11 +60,7 @@ task<std::size_t> file::read_into(std::span<std::byte> buf) {
   check_open("read");
   std::size_t done = take_buffered(buf);
   while (done < buf.size()) {
-    detail::file_io_awaiter op(io_kind::read, fd_, "read", path_);
-    op.buf_ = buf.data() + done;
-    op.len_ = std::min(buf.size() - done, detail::max_chunk);
-    op.offset_ = seekable_ ? pos_ : current_position;
-    auto n = static_cast<std::size_t>(co_await op);
+    std::size_t n = co_await read_some(buf.subspan(done), pos_);
     if (n == 0) break;
     done += n;
     pos_ += n;
@@ -91,11 +87,7 @@ task<std::string> file::read() {
   std::size_t filled = take_buffered(std::as_writable_bytes(std::span(out)));
   for (;;) {
     if (filled == out.size()) out.resize(std::max(hint, out.size() * 2));
-    detail::file_io_awaiter op(io_kind::read, fd_, "read", path_);
-    op.buf_ = out.data() + filled;
-    op.len_ = std::min(out.size() - filled, detail::max_chunk);
-    op.offset_ = seekable_ ? pos_ : current_position;
-    auto n = static_cast<std::size_t>(co_await op);
+    std::size_t n = co_await read_some(std::as_writable_bytes(std::span(out)).subspan(filled), pos_);
     if (n == 0) break;
     filled += n;
     pos_ += n;
