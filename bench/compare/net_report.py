@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Runs `./scripts/bench net`: every workload through aiocpp (net_bench),
 Python asyncio and uvloop streams (net_bench.py), and the machine's own
-limits — ../shared/limits/pingpong.c and echo64.c (blocking / plain epoll C)
-and socat for bulk copies — in this session on this machine; prints one
-table with the ratios against the anchors the issue names.
+limits — ../shared/limits/pingpong.c and echo64.c (blocking / plain epoll C),
+limits/accept32.c (plain epoll C) and socat for bulk copies — in this session
+on this machine, three interleaved rounds, medians; prints one table with the
+ratios against the anchors the issue names.
 
     /usr/bin/python3 net_report.py --net-bench build/bench/bench/net_bench --limits DIR [--quick] [--json FILE]
 """
@@ -19,6 +20,7 @@ import time
 
 from report import HERE, PYTHON, anchor_ratios, finish, fmt, ratio_cells, run_json  # shared with core/exec/fs
 GIB = 1 << 30
+ROUNDS = 3
 
 
 def run_limit(exe, args):
@@ -30,15 +32,33 @@ def run_limit(exe, args):
 
 
 def build_limits(src_dir, out_dir):
-    exes = {}
+    """pingpong.c and echo64.c from the issue's limits directory (when there is
+    one) and accept32.c from this tree: compiled here, plain -O2."""
+    sources = {"accept": os.path.join(HERE, "limits", "accept32.c")}
     for name in ("pingpong", "echo64"):
-        src = os.path.join(src_dir, name + ".c")
-        if not os.path.exists(src):
-            continue
+        if src_dir and os.path.exists(os.path.join(src_dir, name + ".c")):
+            sources[name] = os.path.join(src_dir, name + ".c")
+    exes = {}
+    for name, src in sources.items():
         exe = os.path.join(out_dir, name)
         subprocess.run(["cc", "-O2", src, "-o", exe, "-lpthread"], check=True)
         exes[name] = exe
     return exes
+
+
+def limit_args(key_name, size):
+    """The limit program's arguments for a workload, or None when it has none."""
+    if key_name == "pingpong":
+        return [str(size)]
+    if key_name == "echo64":
+        return [str(size), "64"]
+    if key_name == "accept":
+        return [str(size), "32"]
+    return None
+
+
+def median(values):
+    return sorted(values)[len(values) // 2]
 
 
 def socat_copy(n_bytes):
@@ -85,7 +105,7 @@ WORKLOADS = [
     ("tls_bulk", "TLS: bulk transfer over one connection", "MB/s", ("--n", GIB // 2, GIB // 8),
      [("asyncio", 3.0), ("uvloop", None)]),
     ("accept", "connect + one round trip + close, 32 clients", "connections/s", ("--n", 40000, 10000),
-     [("uvloop", 3.0), ("asyncio", None)]),
+     [("uvloop", 3.0), ("limit", None), ("asyncio", None)]),
 ]
 
 
@@ -102,7 +122,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="aio-net-bench-")
     rows = []
     try:
-        limits = build_limits(args.limits, tmp) if args.limits and os.path.isdir(args.limits) else {}
+        limits = build_limits(args.limits if args.limits and os.path.isdir(args.limits) else None, tmp)
         cert, key = make_cert(tmp)
         for key_name, title, unit, (flag, full, quick), anchors in WORKLOADS:
             if args.only and key_name not in args.only:
@@ -110,18 +130,23 @@ def main():
             size = quick if args.quick else full
             print(f"{key_name}:", file=sys.stderr, flush=True)
             extra = ["--cert", cert, "--key", key] if key_name.startswith("tls_") else []
-            runs = sorted((run_json([args.net_bench, key_name, flag, str(size), *extra], 600) for _ in range(3)),
-                          key=lambda r: r["value"])
-            values = {"aiocpp": runs[1]["value"]}
-            for loop in ("asyncio", "uvloop"):
-                values[loop] = run_json([PYTHON, os.path.join(HERE, "net_bench.py"), key_name, "--loop", loop,
-                                         flag, str(size), *extra], 600)["value"]
-            if key_name == "pingpong" and "pingpong" in limits:
-                values["limit"] = run_limit(limits["pingpong"], [str(size)])
-            elif key_name == "echo64" and "echo64" in limits:
-                values["limit"] = run_limit(limits["echo64"], [str(size), "64"])
+            # Every side runs ROUNDS times, interleaved (aiocpp, limit, uvloop,
+            # asyncio, aiocpp, ...), and each reports its median: a burst of
+            # load on this shared machine then hits every side alike.
+            sides = {"aiocpp": lambda: run_json([args.net_bench, key_name, flag, str(size), *extra], 600)["value"]}
+            largs = limit_args(key_name, size)
+            if key_name in limits and largs is not None:
+                sides["limit"] = lambda exe=limits[key_name], a=largs: run_limit(exe, a)
             elif key_name == "bulk" and shutil.which("socat"):
-                values["limit"] = socat_copy(size)
+                sides["limit"] = lambda: socat_copy(size)
+            for loop in ("uvloop", "asyncio"):
+                sides[loop] = lambda loop=loop: run_json([PYTHON, os.path.join(HERE, "net_bench.py"), key_name,
+                                                          "--loop", loop, flag, str(size), *extra], 600)["value"]
+            samples = {name: [] for name in sides}
+            for _ in range(ROUNDS):
+                for name, run in sides.items():
+                    samples[name].append(run())
+            values = {name: median(v) for name, v in samples.items()}
             goals = anchor_ratios(values, "aiocpp", anchors)
             rows.append({"name": key_name, "title": title, "unit": unit, "size": f"{flag} {size}",
                          "values": values, "ratios": goals})
@@ -137,7 +162,8 @@ def main():
         print(f"| {r['name']} | {r['unit']} | {fmt(v['aiocpp'])} | {fmt(v.get('limit'))} | {fmt(v.get('uvloop'))} "
               f"| {fmt(v.get('asyncio'))} | {ratios} | {met} |")
     print()
-    print("limit: pingpong.c (blocking sockets), echo64.c (plain C epoll), socat|socat (bulk), from ../shared/limits.")
+    print("limit: pingpong.c (blocking sockets), echo64.c (plain C epoll), from ../shared/limits; socat|socat (bulk); "
+          "accept32.c (plain C epoll, bench/compare/limits). Every figure is the median of 3 interleaved runs.")
     finish(rows, start_load, args.json)
     return 0
 
