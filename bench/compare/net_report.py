@@ -2,7 +2,8 @@
 """Runs `./scripts/bench net`: every workload through aiocpp (net_bench),
 Python asyncio and uvloop streams (net_bench.py), and the machine's own
 limits — ../shared/limits/pingpong.c and echo64.c (blocking / plain epoll C),
-limits/accept32.c (plain epoll C) and socat for bulk copies — in this session
+limits/accept32.c (plain epoll C), limits/tls_handshake.c (OpenSSL alone, in
+memory) and socat for bulk copies — in this session
 on this machine, three interleaved rounds, medians; prints one table with the
 ratios against the anchors the issue names.
 
@@ -33,20 +34,21 @@ def run_limit(exe, args):
 
 def build_limits(src_dir, out_dir):
     """pingpong.c and echo64.c from the issue's limits directory (when there is
-    one) and accept32.c from this tree: compiled here, plain -O2."""
-    sources = {"accept": os.path.join(HERE, "limits", "accept32.c")}
+    one), accept32.c and tls_handshake.c from this tree: compiled here, plain -O2."""
+    sources = {"accept": os.path.join(HERE, "limits", "accept32.c"),
+               "tls_handshake": os.path.join(HERE, "limits", "tls_handshake.c")}
     for name in ("pingpong", "echo64"):
         if src_dir and os.path.exists(os.path.join(src_dir, name + ".c")):
             sources[name] = os.path.join(src_dir, name + ".c")
     exes = {}
     for name, src in sources.items():
         exe = os.path.join(out_dir, name)
-        subprocess.run(["cc", "-O2", src, "-o", exe, "-lpthread"], check=True)
+        subprocess.run(["cc", "-O2", src, "-o", exe, "-lssl", "-lcrypto", "-lpthread"], check=True)
         exes[name] = exe
     return exes
 
 
-def limit_args(key_name, size):
+def limit_args(key_name, size, cert, key):
     """The limit program's arguments for a workload, or None when it has none."""
     if key_name == "pingpong":
         return [str(size)]
@@ -54,6 +56,8 @@ def limit_args(key_name, size):
         return [str(size), "64"]
     if key_name == "accept":
         return [str(size), "32"]
+    if key_name == "tls_handshake":  # OpenSSL alone: client and server in memory, one thread per core
+        return [cert, key, str(size), "2"]
     return None
 
 
@@ -99,7 +103,7 @@ WORKLOADS = [
     ("bulk", "bulk transfer over one connection", "MB/s", ("--n", GIB, GIB // 4),
      [("limit", 0.8), ("uvloop", 3.0), ("asyncio", None)]),
     ("tls_handshake", "TLS: connect + handshake + one round trip + close, 32 clients", "handshakes/s",
-     ("--n", 4000, 1000), [("asyncio", 3.0), ("uvloop", None)]),
+     ("--n", 4000, 1000), [("asyncio", 3.0), ("limit", None), ("uvloop", None)]),
     ("tls_resume", "TLS as tls_handshake, aiocpp resuming sessions (its default); Python: full handshakes",
      "handshakes/s", ("--n", 4000, 1000), [("asyncio", None), ("uvloop", None)]),
     ("tls_bulk", "TLS: bulk transfer over one connection", "MB/s", ("--n", GIB // 2, GIB // 8),
@@ -134,7 +138,7 @@ def main():
             # asyncio, aiocpp, ...), and each reports its median: a burst of
             # load on this shared machine then hits every side alike.
             sides = {"aiocpp": lambda: run_json([args.net_bench, key_name, flag, str(size), *extra], 600)["value"]}
-            largs = limit_args(key_name, size)
+            largs = limit_args(key_name, size, cert, key)
             if key_name in limits and largs is not None:
                 sides["limit"] = lambda exe=limits[key_name], a=largs: run_limit(exe, a)
             elif key_name == "bulk" and shutil.which("socat"):
@@ -163,7 +167,7 @@ def main():
               f"| {fmt(v.get('asyncio'))} | {ratios} | {met} |")
     print()
     print("limit: pingpong.c (blocking sockets), echo64.c (plain C epoll), from ../shared/limits; socat|socat (bulk); "
-          "accept32.c (plain C epoll, bench/compare/limits). Every figure is the median of 3 interleaved runs.")
+          "accept32.c (plain C epoll) and tls_handshake.c (OpenSSL alone, no sockets), bench/compare/limits. Every figure is the median of 3 interleaved runs.")
     finish(rows, start_load, args.json)
     return 0
 
