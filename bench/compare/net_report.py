@@ -2,10 +2,10 @@
 """Runs `./scripts/bench net`: every workload through aiocpp (net_bench),
 Python asyncio and uvloop streams (net_bench.py), and the machine's own
 limits — ../shared/limits/pingpong.c and echo64.c (blocking / plain epoll C),
-limits/accept32.c (plain epoll C), limits/tls_handshake.c (OpenSSL alone, in
-memory) and socat for bulk copies — in this session
-on this machine, three interleaved rounds, medians; prints one table with the
-ratios against the anchors the issue names.
+limits/accept32.c (plain epoll C), limits/bulk.c (blocking C copy),
+limits/tls_handshake.c (OpenSSL alone, in memory) and a socat copy — in this
+session on this machine, three interleaved rounds, medians; prints one table
+with the ratios against the anchors the issue names.
 
     /usr/bin/python3 net_report.py --net-bench build/bench/bench/net_bench --limits DIR [--quick] [--json FILE]
 """
@@ -34,8 +34,9 @@ def run_limit(exe, args):
 
 def build_limits(src_dir, out_dir):
     """pingpong.c and echo64.c from the issue's limits directory (when there is
-    one), accept32.c and tls_handshake.c from this tree: compiled here, plain -O2."""
+    one), accept32.c, bulk.c and tls_handshake.c from this tree: compiled here, plain -O2."""
     sources = {"accept": os.path.join(HERE, "limits", "accept32.c"),
+               "bulk": os.path.join(HERE, "limits", "bulk.c"),
                "tls_handshake": os.path.join(HERE, "limits", "tls_handshake.c")}
     for name in ("pingpong", "echo64"):
         if src_dir and os.path.exists(os.path.join(src_dir, name + ".c")):
@@ -56,6 +57,8 @@ def limit_args(key_name, size, cert, key):
         return [str(size), "64"]
     if key_name == "accept":
         return [str(size), "32"]
+    if key_name == "bulk":
+        return [str(size)]
     if key_name == "tls_handshake":  # OpenSSL alone: client and server in memory, one thread per core
         return [cert, key, str(size), "2"]
     return None
@@ -101,7 +104,7 @@ WORKLOADS = [
     ("echo64", "echo, 64 connections, 100-byte messages, one in flight each", "messages/s",
      ("--seconds", 5, 2), [("limit", 1.0), ("uvloop", None), ("asyncio", None)]),
     ("bulk", "bulk transfer over one connection", "MB/s", ("--n", GIB, GIB // 4),
-     [("limit", 0.8), ("uvloop", 3.0), ("asyncio", None)]),
+     [("limit", 0.8), ("uvloop", 3.0), ("socat", None), ("asyncio", None)]),
     ("tls_handshake", "TLS: connect + handshake + one round trip + close, 32 clients", "handshakes/s",
      ("--n", 4000, 1000), [("asyncio", 3.0), ("limit", None), ("uvloop", None)]),
     ("tls_resume", "TLS as tls_handshake, aiocpp resuming sessions (its default); Python: full handshakes",
@@ -141,8 +144,8 @@ def main():
             largs = limit_args(key_name, size, cert, key)
             if key_name in limits and largs is not None:
                 sides["limit"] = lambda exe=limits[key_name], a=largs: run_limit(exe, a)
-            elif key_name == "bulk" and shutil.which("socat"):
-                sides["limit"] = lambda: socat_copy(size)
+            if key_name == "bulk" and shutil.which("socat"):
+                sides["socat"] = lambda: socat_copy(size)
             for loop in ("uvloop", "asyncio"):
                 sides[loop] = lambda loop=loop: run_json([PYTHON, os.path.join(HERE, "net_bench.py"), key_name,
                                                           "--loop", loop, flag, str(size), *extra], 600)["value"]
@@ -158,7 +161,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
     print()
-    print("| workload | unit | aiocpp | limit (C / socat) | uvloop | asyncio | ratios (aiocpp / anchor) | goals met |")
+    print("| workload | unit | aiocpp | limit (C) | uvloop | asyncio | ratios (aiocpp / anchor) | goals met |")
     print("|---|---|--:|--:|--:|--:|---|---|")
     for r in rows:
         v = r["values"]
@@ -166,8 +169,8 @@ def main():
         print(f"| {r['name']} | {r['unit']} | {fmt(v['aiocpp'])} | {fmt(v.get('limit'))} | {fmt(v.get('uvloop'))} "
               f"| {fmt(v.get('asyncio'))} | {ratios} | {met} |")
     print()
-    print("limit: pingpong.c (blocking sockets), echo64.c (plain C epoll), from ../shared/limits; socat|socat (bulk); "
-          "accept32.c (plain C epoll) and tls_handshake.c (OpenSSL alone, no sockets), bench/compare/limits. Every figure is the median of 3 interleaved runs.")
+    print("limit: pingpong.c (blocking sockets), echo64.c (plain C epoll), from ../shared/limits; "
+          "accept32.c (plain C epoll), bulk.c (blocking C copy; socat is in the ratios) and tls_handshake.c (OpenSSL alone, no sockets), bench/compare/limits. Every figure is the median of 3 interleaved runs.")
     finish(rows, start_load, args.json)
     return 0
 
