@@ -12,6 +12,7 @@ with the ratios against the anchors the issue names.
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -64,8 +65,28 @@ def limit_args(key_name, size, cert, key):
     return None
 
 
-def median(values):
-    return sorted(values)[len(values) // 2]
+def with_cpu(run):
+    """Runs one side once: (its value, the CPU seconds its processes used —
+    user + system of every child waited for meanwhile)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    value = run()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return value, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def median_run(runs):
+    """The (value, cpu) of the run with the median value."""
+    return sorted(runs)[len(runs) // 2]
+
+
+def cpu_per_op(key_name, flag, size, cpu):
+    """CPU cost of one operation for the count-based workloads: µs per
+    connection or handshake, or CPU seconds per GiB moved; None otherwise."""
+    if flag != "--n" or cpu is None:
+        return None
+    if key_name in ("bulk", "tls_bulk"):
+        return cpu / (size / GIB)
+    return cpu / size * 1e6
 
 
 def socat_copy(n_bytes):
@@ -152,11 +173,13 @@ def main():
             samples = {name: [] for name in sides}
             for _ in range(ROUNDS):
                 for name, run in sides.items():
-                    samples[name].append(run())
-            values = {name: median(v) for name, v in samples.items()}
+                    samples[name].append(with_cpu(run))
+            medians = {name: median_run(runs) for name, runs in samples.items()}
+            values = {name: v for name, (v, _) in medians.items()}
+            cpu = {name: cpu_per_op(key_name, flag, size, c) for name, (_, c) in medians.items()}
             goals = anchor_ratios(values, "aiocpp", anchors)
             rows.append({"name": key_name, "title": title, "unit": unit, "size": f"{flag} {size}",
-                         "values": values, "ratios": goals})
+                         "values": values, "ratios": goals, "cpu_per_op": cpu})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -168,6 +191,19 @@ def main():
         ratios, met = ratio_cells(r["ratios"])
         print(f"| {r['name']} | {r['unit']} | {fmt(v['aiocpp'])} | {fmt(v.get('limit'))} | {fmt(v.get('uvloop'))} "
               f"| {fmt(v.get('asyncio'))} | {ratios} | {met} |")
+    print()
+    print("CPU per operation, all processes of a side (user + system; a loaded machine does not stretch it):")
+    print()
+    print("| workload | per | aiocpp | limit (C) | socat | uvloop | asyncio |")
+    print("|---|---|--:|--:|--:|--:|--:|")
+    for r in rows:
+        c = r["cpu_per_op"]
+        if c.get("aiocpp") is None:
+            continue
+        per = "GiB (s)" if r["name"] in ("bulk", "tls_bulk") else "op (µs)"
+        print(f"| {r['name']} | {per} | " + " | ".join(
+            "-" if c.get(side) is None else f"{c[side]:.3g}" for side in ("aiocpp", "limit", "socat", "uvloop", "asyncio"))
+            + " |")
     print()
     print("limit: pingpong.c (blocking sockets), echo64.c (plain C epoll), from ../shared/limits; "
           "accept32.c (plain C epoll), bulk.c (blocking C copy; socat is in the ratios) and tls_handshake.c (OpenSSL alone, no sockets), bench/compare/limits. Every figure is the median of 3 interleaved runs.")
