@@ -2,19 +2,25 @@
 // aio::fs::file: every read and write is a pread/pwrite at the file's own
 // position (one io_uring op, or one pool job), split at max_chunk. What
 // readline read ahead (file_lines.cpp) is served first; whatever moves the
-// position otherwise, or may change the buffered bytes, drops it.
+// position otherwise, or may change the buffered bytes, drops it. With
+// write-behind (write_behind.cpp), small writes go to the queue and every
+// other call first awaits written().
 
 #include <fcntl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <exception>
+#include <memory>
 #include <stdexcept>
 #include <utility>
 
 #include "aio/fs/file.hpp"
 #include "file_io_impl.hpp"
+#include "write_behind_impl.hpp"
 
 namespace aio::fs {
 
@@ -24,16 +30,22 @@ namespace {
 constexpr std::uint64_t current_position = static_cast<std::uint64_t>(-1);
 }
 
+file::file(int fd, std::string path, bool append, bool seekable, std::size_t max_line, bool write_behind)
+    : path_(std::move(path)), max_line_(max_line), fd_(fd), append_(append), seekable_(seekable) {
+  if (write_behind) wb_ = std::make_shared<detail::write_behind>(fd, path_, append);
+}
+
 file::file(file&& o) noexcept
-    : path_(std::move(o.path_)), pos_(o.pos_), rb_(std::exchange(o.rb_, {})), max_line_(o.max_line_),
-      fd_(std::exchange(o.fd_, -1)), append_(o.append_), seekable_(o.seekable_) {}
+    : path_(std::move(o.path_)), pos_(o.pos_), rb_(std::exchange(o.rb_, {})), wb_(std::move(o.wb_)),
+      max_line_(o.max_line_), fd_(std::exchange(o.fd_, -1)), append_(o.append_), seekable_(o.seekable_) {}
 
 file& file::operator=(file&& o) noexcept {
   if (this != &o) {
-    detail::close_detached(std::exchange(fd_, -1));
+    release();
     path_ = std::move(o.path_);
     pos_ = o.pos_;
     rb_ = std::exchange(o.rb_, {});
+    wb_ = std::move(o.wb_);
     max_line_ = o.max_line_;
     fd_ = std::exchange(o.fd_, -1);
     append_ = o.append_;
@@ -42,7 +54,19 @@ file& file::operator=(file&& o) noexcept {
   return *this;
 }
 
-file::~file() { detail::close_detached(fd_); }
+file::~file() { release(); }
+
+void file::release() noexcept {
+  if (wb_) {
+    if (fd_ >= 0) wb_->close_in_background();  // the writer closes it after the queue
+    wb_.reset();
+  } else {
+    detail::close_detached(fd_);
+  }
+  fd_ = -1;
+}
+
+detail::write_behind_awaiter file::written() noexcept { return detail::write_behind_awaiter(wb_.get(), pos_); }
 
 void file::check_open(const char* what) const {
   if (fd_ < 0) detail::throw_fs_error(EBADF, what, path_);
@@ -58,6 +82,7 @@ task<std::size_t> file::read_some(std::span<std::byte> buf, std::uint64_t offset
 
 task<std::size_t> file::read_into(std::span<std::byte> buf) {
   check_open("read");
+  co_await written();
   std::size_t done = take_buffered(buf);
   while (done < buf.size()) {
     std::size_t n = co_await read_some(buf.subspan(done), pos_);
@@ -77,6 +102,7 @@ task<std::string> file::read(std::size_t n) {
 
 task<std::string> file::read() {
   check_open("read");
+  co_await written();
   std::size_t hint = 64 * 1024;
   if (seekable_) {
     stat_result st = co_await stat();
@@ -115,6 +141,16 @@ task<std::size_t> file::write(std::string_view data) {
   // The bytes at the position are about to change (a pipe's read-ahead is
   // another stream: it stays).
   if (seekable_) rb_.drop();
+  if (wb_) {
+    if (data.size() < detail::write_behind_threshold) {
+      std::array<std::string_view, 1> parts;
+      parts[0] = data;
+      detail::write_behind_awaiter push(*wb_, pos_, parts, data.size());
+      co_await push;
+      co_return data.size();
+    }
+    co_await written();  // in order: the queue first, then this one straight from `data`
+  }
   if (append_) {
     std::size_t n = co_await write_all(data, current_position);
     if (seekable_) {
@@ -149,6 +185,7 @@ task<std::string> file::pread(std::size_t n, std::uint64_t offset) {
 task<std::size_t> file::pread_into(std::span<std::byte> buf, std::uint64_t offset) {
   check_open("pread");
   if (!seekable_) detail::throw_fs_error(ESPIPE, "pread", path_);
+  co_await written();
   std::size_t done = 0;
   while (done < buf.size()) {
     std::size_t n = co_await read_some(buf.subspan(done), offset + done);
@@ -161,6 +198,7 @@ task<std::size_t> file::pread_into(std::span<std::byte> buf, std::uint64_t offse
 task<std::size_t> file::pwrite(std::string_view data, std::uint64_t offset) {
   check_open("pwrite");
   if (!seekable_) detail::throw_fs_error(ESPIPE, "pwrite", path_);
+  co_await written();
   if (offset < pos_ + rb_.size() && offset + data.size() > pos_) rb_.drop();  // overlaps the read-ahead
   co_return co_await write_all(data, offset);
 }
@@ -168,6 +206,16 @@ task<std::size_t> file::pwrite(std::string_view data, std::uint64_t offset) {
 task<std::size_t> file::write_parts(std::vector<std::string_view> parts) {
   check_open("write");
   if (seekable_) rb_.drop();
+  if (wb_) {
+    std::size_t total = 0;
+    for (std::string_view p : parts) total += p.size();
+    if (total < detail::write_behind_threshold) {
+      detail::write_behind_awaiter push(*wb_, pos_, parts, total);
+      co_await push;
+      co_return total;
+    }
+    co_await written();
+  }
   std::vector<iovec> iov;
   iov.reserve(std::min<std::size_t>(parts.size(), IOV_MAX));
   std::size_t i = 0, off = 0, done = 0;  // the first byte not written: parts[i][off]
@@ -213,6 +261,7 @@ task<std::size_t> file::write_parts(std::vector<std::string_view> parts) {
 
 task<> file::flush() {
   check_open("flush");
+  co_await written();
   if (seekable_) {
     rb_.drop();
     if (::lseek(fd_, static_cast<off_t>(pos_), SEEK_SET) < 0) detail::throw_fs_error(errno, "flush", path_);
@@ -223,6 +272,7 @@ task<> file::flush() {
 task<std::uint64_t> file::seek(std::int64_t offset, whence from) {
   check_open("seek");
   if (!seekable_) detail::throw_fs_error(ESPIPE, "seek", path_);
+  co_await written();
   std::int64_t base = 0;
   if (from == whence::cur) base = static_cast<std::int64_t>(pos_);
   if (from == whence::end) base = static_cast<std::int64_t>((co_await stat()).size);
@@ -239,12 +289,14 @@ task<std::uint64_t> file::seek(std::int64_t offset, whence from) {
 
 task<> file::fsync() {
   check_open("fsync");
+  co_await written();
   detail::file_io_awaiter op(io_kind::fsync, fd_, "fsync", path_);
   co_await op;
 }
 
 task<> file::fdatasync() {
   check_open("fdatasync");
+  co_await written();
   detail::file_io_awaiter op(io_kind::fsync, fd_, "fdatasync", path_);
   op.flags_ = 1;
   co_await op;
@@ -252,6 +304,7 @@ task<> file::fdatasync() {
 
 task<> file::truncate(std::uint64_t size) {
   check_open("truncate");
+  co_await written();
   rb_.drop();
   detail::file_io_awaiter op(io_kind::ftruncate, fd_, "truncate", path_);
   op.offset_ = size;
@@ -260,6 +313,7 @@ task<> file::truncate(std::uint64_t size) {
 
 task<stat_result> file::stat() {
   check_open("stat");
+  co_await written();
   struct ::statx sx{};
   detail::file_io_awaiter op(io_kind::statx, fd_, "stat", path_);
   op.buf_ = const_cast<char*>("");
@@ -274,6 +328,18 @@ task<> file::close() {
   if (fd_ < 0) co_return;
   int fd = std::exchange(fd_, -1);
   if (!rb_.filling) rb_ = {};
+  std::exception_ptr deferred;  // a queued write's error: after the fd is released
+  if (std::shared_ptr<detail::write_behind> wb = std::move(wb_)) {
+    try {
+      detail::write_behind_awaiter drain(wb.get(), pos_);
+      co_await drain;
+    } catch (const std::system_error&) {
+      deferred = std::current_exception();
+    } catch (...) {
+      wb->close_in_background();  // cancelled: the writer finishes, then closes
+      throw;
+    }
+  }
   detail::file_io_awaiter op(io_kind::close, fd, "close", path_);
   try {
     co_await op;
@@ -283,6 +349,7 @@ task<> file::close() {
     if (!op.task || op.res_ == -ECANCELED) detail::close_detached(fd);
     throw;
   }
+  if (deferred) std::rethrow_exception(deferred);
 }
 
 }  // namespace aio::fs

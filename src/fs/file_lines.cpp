@@ -13,6 +13,7 @@
 #include "aio/core/errors.hpp"
 #include "aio/fs/file.hpp"
 #include "file_io_impl.hpp"
+#include "write_behind_impl.hpp"
 
 namespace aio::fs {
 
@@ -103,6 +104,7 @@ task<bool> file::fill(std::size_t limit) {
 
 task<std::size_t> file::buffer_line(std::size_t limit, bool partial) {
   check_open("readline");
+  co_await written();  // write-behind: read back what was written
   if (rb_.filling) {
     throw invalid_state_error("readline '" + path_ + "': another read of this file is waiting for data");
   }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -19,7 +20,7 @@ namespace {
   throw std::invalid_argument("aio::fs::open: invalid mode '" + std::string(mode) + "'");
 }
 
-task<file> open_impl(std::string path, int flags, mode_t permissions, std::size_t max_line) {
+task<file> open_impl(std::string path, int flags, mode_t permissions, std::size_t max_line, bool write_behind) {
   detail::file_io_awaiter op(aio::detail::io_kind::openat, AT_FDCWD, "open", path);
   op.set_path(path);
   op.flags_ = static_cast<std::uint32_t>(flags);
@@ -38,7 +39,19 @@ task<file> open_impl(std::string path, int flags, mode_t permissions, std::size_
   }
   bool append = flags & O_APPEND;
   bool seekable = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
-  file f(fd, std::move(path), append, seekable, max_line);
+  // Write-behind only where a queued write behaves like a direct one: a
+  // regular file (pipes and devices have their own timing), no O_SYNC/O_DSYNC
+  // promise per write, no O_DIRECT alignment rules for the copied bytes.
+  write_behind = write_behind && S_ISREG(st.st_mode) && (flags & O_ACCMODE) != O_RDONLY &&
+                 (flags & (O_DSYNC | O_DIRECT)) == 0;
+  std::optional<file> made;
+  try {
+    made.emplace(fd, std::move(path), append, seekable, max_line, write_behind);
+  } catch (...) {
+    detail::close_detached(fd);
+    throw;
+  }
+  file f = std::move(*made);
   if (append && seekable) co_await f.seek(0, whence::end);
   co_return f;
 }
@@ -93,7 +106,7 @@ task<file> open(const std::filesystem::path& path, std::string_view mode, const 
   if (options.direct) flags |= O_DIRECT;
   if (options.sync) flags |= O_SYNC;
   if (options.max_line == 0) throw std::invalid_argument("aio::fs::open: max_line must be > 0");
-  return open_impl(path.string(), flags, options.permissions, options.max_line);
+  return open_impl(path.string(), flags, options.permissions, options.max_line, options.write_behind);
 }
 
 }  // namespace aio::fs

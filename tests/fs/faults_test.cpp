@@ -165,9 +165,13 @@ AIO_TEST(fs_faults_test, a_full_file_system_reports_the_short_write_then_enospc)
   const std::string path = m.full() + "/big";
   const std::string data = fs::test::pattern(4 * tmpfs_size, 5);
   auto f = co_await fs::open(path, "w");
-  caught c = co_await error_of(f.write(data));
+  // Write-behind: the write is queued (it returns at once); its error comes
+  // with the next call of the file.
+  EXPECT_EQ(co_await f.write(data), data.size());
+  caught c = co_await error_of(f.flush());
   EXPECT_EQ(c.err, ENOSPC);
   EXPECT_EQ(c.what, "write '" + path + "': No space left on device");
+  EXPECT_EQ((co_await error_of(f.flush())).what, "no error");  // reported once
   // The kernel first wrote what fit (a short write), which was continued; the
   // next write failed. The position says how much is in the file, and it is
   // the data's prefix.

@@ -132,6 +132,7 @@ AIO_TEST(fs_temporary_test, temporary_file_removes_its_name_and_closes) {
   std::filesystem::path p = t.path();
   EXPECT_EQ(t.file().name(), p.string());
   co_await t.file().write("hello");
+  co_await t.file().flush();  // write-behind: another reader sees it once flushed (as in Python)
   EXPECT_EQ(co_await fs::read_file(p), "hello");
   co_await t.remove();
   EXPECT_FALSE(co_await fs::exists(p));

@@ -179,10 +179,12 @@ AIO_TEST(fs_writelines_test, flush_drops_the_read_ahead_and_syncs_the_fd_offset)
 }
 
 AIO_TEST(fs_writelines_test, writes_are_in_the_kernel_when_they_return) {
-  // No user-space write buffer: another reader sees each write at once,
-  // before any flush or close.
+  // Without write-behind there is no user-space write buffer: another
+  // reader sees each write at once, before any flush or close.
   temp_dir d;
-  auto f = co_await fs::open(d / "u", "w");
+  fs::open_options direct_writes;
+  direct_writes.write_behind = false;
+  auto f = co_await fs::open(d / "u", "w", direct_writes);
   co_await f.write("abc");
   std::vector<std::string_view> v(2, "d");
   v[1] = "e";

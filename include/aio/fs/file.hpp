@@ -18,8 +18,18 @@
 // may be in flight together. Files opened in append mode write at the end.
 // readline and lines() read ahead into a buffer (64 KiB, one read op per
 // fill); tell() is always the logical position, and read/write/seek/truncate
-// stay consistent with it. Writes are not buffered: each completes once the
-// kernel holds the bytes (writelines gathers many strings into one writev).
+// stay consistent with it.
+//
+// Write-behind: a regular file opened for writing (not O_SYNC or O_DIRECT,
+// open_options::write_behind left on) copies each small write (under 1 MiB)
+// into a queue and returns at once; one job on the library's internal pool
+// writes the queue out in order. Up to 4 MiB may be pending; a write past
+// that waits until the writer is down to 2 MiB. Every other call of the file
+// first waits until the queue is empty, so reads see every write. An error of
+// a queued write is thrown by the next call of the file (once), and the bytes
+// queued after it are dropped, as Python's buffered writer does. Pipes,
+// devices and O_SYNC/O_DIRECT files are written directly (each write
+// completes once the kernel holds the bytes).
 // Errors are std::system_error whose message names the operation and path:
 // "open 'missing.txt': No such file or directory".
 
@@ -54,6 +64,9 @@ class file;
 class line_reader;
 
 namespace detail {
+
+class write_behind;          // src/fs/write_behind_impl.hpp
+class write_behind_awaiter;
 
 /// The read-ahead of a file: bytes [begin, end) of `data` are the file's next
 /// bytes from its position. Internal to file.
@@ -103,6 +116,12 @@ struct open_options {
   /// longer one throws limit_overrun_error instead of growing memory without
   /// bound. Must be > 0 (open throws std::invalid_argument).
   std::size_t max_line = default_max_line;
+  /// Write-behind (see the file comment) for a regular file opened for
+  /// writing without `direct` or `sync`: small writes return once copied and
+  /// their errors surface at the next call. false: every write completes in
+  /// the kernel before it returns, and its errors are its own (beyond Python,
+  /// whose `buffering=0` is the same choice).
+  bool write_behind = true;
 };
 
 /// Position origin for file::seek, as os.SEEK_SET / SEEK_CUR / SEEK_END.
@@ -110,10 +129,15 @@ enum class whence { set, cur, end };
 
 /// An open file. Like the object aiofiles.open returns (binary mode: bytes in
 /// std::string / spans). Move-only. Loop thread only. Destroying an open file
-/// closes it without blocking the loop (the close runs on the pool); it must
-/// not be destroyed while one of its operations is in flight. The calls that
-/// use the position (read*, readline, lines, write*, seek) must not overlap
-/// one another; pread/pwrite may overlap anything.
+/// closes it without blocking the loop (the close runs on the pool; with
+/// write-behind, once the queued writes are written: nothing is lost, but
+/// their errors are); it must not be destroyed while one of its operations is
+/// in flight. The calls that use the position (read*, readline, lines,
+/// write*, seek) must not overlap one another; pread/pwrite may overlap
+/// anything. With write-behind, every call except tell/fileno/name/is_open
+/// first waits until the queued writes are in the kernel, and throws the
+/// error of a failed queued write (once; std::system_error "write '<path>':
+/// <reason>", with tell() then where that write stopped).
 class file {
  public:
   /// A closed file.
@@ -124,9 +148,11 @@ class file {
 
   /// Like read(n) of a binary file: up to n bytes from the position, fewer
   /// only at end of file (short reads are continued; what readline read ahead
-  /// comes first). Throws std::system_error.
+  /// comes first). Throws std::system_error. With write-behind it first
+  /// waits for the queued writes (so it reads them back) and throws a queued
+  /// write's error, once.
   /// Cancellation: the bytes already read are lost, the position is where the
-  /// last completed read left it.
+  /// last completed read left it (a cancelled wait for the queue read nothing).
   task<std::string> read(std::size_t n);
   /// Like read(): everything from the position to end of file.
   task<std::string> read();
@@ -136,8 +162,16 @@ class file {
   task<std::size_t> read_into(std::span<std::byte> buf);
   /// Like write: writes all of `data` at the position (the end in append mode),
   /// continuing short writes; returns data.size(). `data` must stay valid until
-  /// it completes. Not cancel-safe: a cancelled write may have written a
-  /// prefix (the position says how much).
+  /// it completes.
+  /// With write-behind, a write under 1 MiB is copied into the queue and
+  /// returns without suspending (the position moves at once); if 4 MiB are
+  /// pending it first waits until the writer is down to 2 MiB. Its own
+  /// errors then surface at a later call; it throws an earlier queued write's
+  /// error instead (copying nothing). Cancel-safe while it waits: a cancelled
+  /// write copied nothing. A larger write first waits for the queue, then is
+  /// written directly, as without write-behind.
+  /// Without write-behind (or for the large write): not cancel-safe, a
+  /// cancelled write may have written a prefix (the position says how much).
   task<std::size_t> write(std::string_view data);
 
   /// Like readline(): the next line with its '\n' (the last line of a file
@@ -170,8 +204,10 @@ class file {
   /// ops (up to 1024 strings or 32 MiB each; short writes are continued), so
   /// many small strings cost one kernel call, not one each. Returns the bytes
   /// written. The strings (not the range) must stay valid until it completes.
-  /// Throws std::system_error. Not cancel-safe: a cancelled call may have
-  /// written a prefix (the position says how much).
+  /// Throws std::system_error. With write-behind, strings totalling under
+  /// 1 MiB are copied into the queue as one write() (same backpressure,
+  /// errors and cancel-safety). Otherwise not cancel-safe: a cancelled call
+  /// may have written a prefix (the position says how much).
   template <detail::line_range R>
   task<std::size_t> writelines(R&& lines) {
     std::vector<std::string_view> parts;
@@ -186,32 +222,43 @@ class file {
     return write_parts(std::vector<std::string_view>(lines));
   }
 
-  /// Like flush(). Writes are not buffered in user space (every write has
-  /// completed into the kernel when it returns), so there is nothing to push
-  /// out; flush makes the fd agree with this object for whoever uses it next
-  /// (a child process, a raw ::read of fileno()): the kernel's file offset is
-  /// set to tell(), and the read-ahead is dropped, so the next read sees what
-  /// others wrote meanwhile. Not durability: that is fsync(). Throws
-  /// std::system_error (EBADF when closed). Never suspends (cancel-safe).
+  /// Like flush(): when it returns, the kernel holds every byte written so
+  /// far (with write-behind it waits until the queue is written, and throws a
+  /// queued write's error, once). It also makes the fd agree with this
+  /// object for whoever uses it next (a child process, a raw ::read of
+  /// fileno()): the kernel's file offset is set to tell(), and the
+  /// read-ahead is dropped, so the next read sees what others wrote
+  /// meanwhile. Not durability: that is fsync(). Throws std::system_error
+  /// (EBADF when closed). Suspends only to wait for the queue. Cancel-safe:
+  /// a cancelled flush leaves the queue being written in the background.
   task<> flush();
 
   /// Like os.pread: up to n bytes at `offset` (fewer only at end of file); the
-  /// position does not move. Several may run at once. Cancel-safe.
+  /// position does not move. Several may run at once. Cancel-safe. With
+  /// write-behind it first waits for the queued writes (and throws a queued
+  /// write's error, once), as every call below does.
   task<std::string> pread(std::size_t n, std::uint64_t offset);
   /// pread into `buf`; returns the bytes read (fewer only at end of file).
   task<std::size_t> pread_into(std::span<std::byte> buf, std::uint64_t offset);
   /// Like os.pwrite, but writes all of `data` at `offset`. Position unchanged.
+  /// Never queued: with write-behind it waits for the queue, then writes.
   /// Not cancel-safe (a prefix may be written).
   task<std::size_t> pwrite(std::string_view data, std::uint64_t offset);
 
   /// Like seek: moves the position (no system call except for whence::end,
   /// which stats the file); returns the new position. std::invalid_argument if
-  /// it would be negative. Cancel-safe.
+  /// it would be negative. With write-behind it first waits for the queue
+  /// (a queued write's error is thrown and the position not moved).
+  /// Cancel-safe.
   task<std::uint64_t> seek(std::int64_t offset, whence from = whence::set);
-  /// Like tell: the current position.
+  /// Like tell: the current position. It counts queued writes at once (in
+  /// append mode from the end this file last saw: exact again after the
+  /// next awaited call); after a queued write failed, where it stopped.
   std::uint64_t tell() const noexcept { return pos_; }
 
-  /// Like os.fsync: data and metadata on disk. Cancel-safe (the sync may still complete).
+  /// Like os.fsync: data and metadata on disk (queued writes included: it
+  /// waits for them first, and throws their error). Cancel-safe (the sync
+  /// may still complete).
   task<> fsync();
   /// Like os.fdatasync: data (and the metadata needed to read it) on disk.
   task<> fdatasync();
@@ -221,23 +268,31 @@ class file {
   /// the read-ahead is dropped. Throws std::system_error (EINVAL for a file
   /// not open for writing). A cancelled truncate may still have happened.
   task<> truncate(std::uint64_t size);
-  /// Like os.fstat: size, mode, times.
+  /// Like os.fstat: size, mode, times (after the queued writes).
   task<stat_result> stat();
 
-  /// Like close(), awaited: releases the fd (errors of close reported as
-  /// std::system_error) and the read-ahead buffer. A second close does
-  /// nothing. Not cancellable once started: the fd is released either way.
+  /// Like close(), awaited: waits until queued writes are in the kernel,
+  /// releases the fd and the read-ahead buffer, then throws a queued write's
+  /// error or close's own as std::system_error (the fd is released either
+  /// way). A second close does nothing. Cancellation: the fd is released
+  /// either way; cancelled while waiting for the queue, the pool finishes the
+  /// queued writes and closes the fd in the background (their errors are
+  /// then lost).
   task<> close();
 
   bool is_open() const noexcept { return fd_ >= 0; }
-  /// Like fileno(). -1 when closed.
+  /// Like fileno(). -1 when closed. With write-behind, await flush() before
+  /// using the fd directly: queued writes may not be in the kernel yet.
   int fileno() const noexcept { return fd_; }
   /// The path it was opened with.
   const std::string& name() const noexcept { return path_; }
 
   /// Adopts an open fd (used by open()). `append`: writes go to the end.
-  file(int fd, std::string path, bool append, bool seekable, std::size_t max_line = default_max_line) noexcept
-      : path_(std::move(path)), max_line_(max_line), fd_(fd), append_(append), seekable_(seekable) {}
+  /// `write_behind`: queue small writes (see the file comment); only for a
+  /// regular file opened for writing without O_SYNC, O_DSYNC or O_DIRECT.
+  /// Throws std::bad_alloc (write_behind only).
+  file(int fd, std::string path, bool append, bool seekable, std::size_t max_line = default_max_line,
+       bool write_behind = false);
 
  private:
   friend class line_reader;
@@ -245,6 +300,11 @@ class file {
   task<std::size_t> read_some(std::span<std::byte> buf, std::uint64_t offset);
   task<std::size_t> write_all(std::string_view data, std::uint64_t offset);
   task<std::size_t> write_parts(std::vector<std::string_view> parts);
+  /// Awaits the write-behind queue being empty (ready at once without one),
+  /// then throws a queued write's error, once.
+  detail::write_behind_awaiter written() noexcept;
+  /// Closes fd_ off the loop (after the queued writes, if any).
+  void release() noexcept;
   void check_open(const char* what) const;
   /// Copies what was read ahead into `buf`; returns how many bytes.
   std::size_t take_buffered(std::span<std::byte> buf) noexcept;
@@ -262,6 +322,7 @@ class file {
   std::string path_;
   std::uint64_t pos_ = 0;  // the logical position: the first byte not yet returned
   detail::read_buffer rb_;
+  std::shared_ptr<detail::write_behind> wb_;  // null without write-behind
   std::size_t max_line_ = default_max_line;
   int fd_ = -1;
   bool append_ = false;

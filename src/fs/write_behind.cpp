@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: MIT
+// Write-behind (see write_behind_impl.hpp). The writer takes up to
+// max_batch contiguous bytes off the front per system call, so the bytes
+// pending fall in steps while it works and a loop waiting at the low mark
+// refills the queue before the writer runs dry.
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <utility>
+
+#include "aio/exec/thread_pool_executor.hpp"
+#include "file_io_impl.hpp"
+#include "write_behind_impl.hpp"
+
+namespace aio::fs::detail {
+
+namespace {
+
+constexpr std::size_t block_size = std::size_t{256} << 10;
+constexpr std::size_t first_block = std::size_t{16} << 10;  // a file written a little at a time
+constexpr std::size_t max_batch = std::size_t{1} << 20;
+constexpr std::size_t max_spare = write_behind_high / block_size + 4;
+
+}  // namespace
+
+write_behind::write_behind(int fd, std::string_view path, bool append) : fd_(fd), path_(path), append_(append) {
+  if (append_) {  // where queued appends go: reads the in-memory inode, no I/O
+    off_t e = ::lseek(fd_, 0, SEEK_END);
+    end_known_ = e >= 0;
+    if (end_known_) end_ = static_cast<std::uint64_t>(e);
+  }
+}
+
+void write_behind::close_in_background() noexcept {
+  {
+    std::lock_guard lock(mu_);
+    if (running_) {
+      close_after_ = true;
+      return;
+    }
+  }
+  close_detached(fd_);
+}
+
+void write_behind::push_locked(std::span<const std::string_view> parts, std::size_t total, std::uint64_t offset) {
+  if (total == 0) return;
+  if (!running_) {
+    // Submitted first: if no thread can take it, nothing was queued.
+    aio::detail::internal_executor().submit([self = shared_from_this()] { run(self); });
+    running_ = true;
+  }
+  for (std::string_view p : parts) {
+    while (!p.empty()) {
+      block* tail = queue_.empty() ? nullptr : &queue_.back();
+      if (!tail || tail->size == tail->cap || (!append_ && tail->offset + tail->size != offset)) {
+        block b;
+        if (!spare_.empty()) {
+          b.data = std::move(spare_.back());
+          spare_.pop_back();
+          b.cap = block_size;
+        } else {
+          b.cap = std::max(p.size(), queue_.empty() ? first_block : block_size);
+          b.data = std::make_unique_for_overwrite<char[]>(b.cap);
+        }
+        b.offset = offset;
+        queue_.push_back(std::move(b));
+        tail = &queue_.back();
+      }
+      std::size_t n = std::min(p.size(), tail->cap - tail->size);
+      std::memcpy(tail->data.get() + tail->size, p.data(), n);
+      tail->size += n;
+      offset += n;
+      p.remove_prefix(n);
+    }
+  }
+  pending_ += total;
+  dirty_ = true;
+}
+
+bool write_behind::arm_locked(std::size_t mark) noexcept {
+  if (pending_ <= mark) return false;
+  wake_at_ = armed_ ? std::max(wake_at_, mark) : mark;
+  armed_ = true;
+  return true;
+}
+
+void write_behind::wake_waiters() noexcept {
+  for (;;) {
+    std::size_t pending;
+    {
+      std::lock_guard lock(mu_);
+      pending = pending_;
+    }
+    bool left = false;
+    std::size_t mark = 0;
+    for (aio::detail::wait_node* n = waiters_.front(); n;) {
+      auto* w = static_cast<write_behind_node*>(n);
+      n = n->next;
+      if (w->mark >= pending) {
+        waiters_.remove(*w);
+        w->woken = true;
+        aio::detail::wake(*w->task);
+      } else {
+        mark = left ? std::max(mark, w->mark) : w->mark;
+        left = true;
+      }
+    }
+    if (!left) return;
+    std::lock_guard lock(mu_);
+    if (arm_locked(mark)) return;
+  }
+}
+
+void write_behind::recycle_locked(block& b) noexcept {
+  if (b.cap == block_size && spare_.size() < max_spare) spare_.push_back(std::move(b.data));
+}
+
+std::shared_ptr<aio::detail::loop_link> write_behind::due_locked() noexcept {
+  if (!armed_ || pending_ > wake_at_) return nullptr;
+  armed_ = false;
+  return link_;
+}
+
+void write_behind::post(const std::shared_ptr<aio::detail::loop_link>& link) noexcept {
+  if (!link) return;
+  std::lock_guard lock(link->mutex);
+  if (!link->loop) return;  // the loop closed: nobody waits any more
+  try {
+    link->loop->call_soon_threadsafe([self = shared_from_this()] { self->wake_waiters(); });
+  } catch (...) {
+    // Out of memory: the waiters would hang. Nothing better to do than retry
+    // at the writer's next step; leave the wake-up armed.
+    std::lock_guard again(mu_);
+    armed_ = true;
+  }
+}
+
+int write_behind::write_batch(std::span<block> batch, std::size_t& written) noexcept {
+  iovec iov[IOV_MAX];
+  std::size_t count = 0, left = 0;
+  for (block& b : batch) {
+    iov[count++] = iovec{b.data.get(), b.size};
+    left += b.size;
+  }
+  const std::uint64_t offset = batch.front().offset;
+  iovec* first = iov;
+  written = 0;
+  while (left > 0) {
+    const int n_iov = static_cast<int>(std::min<std::size_t>(count, IOV_MAX));
+    ssize_t n = append_ ? ::writev(fd_, first, n_iov) : ::pwritev(fd_, first, n_iov, static_cast<off_t>(offset + written));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return EIO;  // never for a non-empty write
+    auto done = static_cast<std::size_t>(n);
+    written += done;
+    left -= done;
+    while (done > 0 && done >= first->iov_len) {  // continue a short write
+      done -= first->iov_len;
+      ++first;
+      --count;
+    }
+    if (done > 0) {
+      first->iov_base = static_cast<char*>(first->iov_base) + done;
+      first->iov_len -= done;
+    }
+  }
+  return 0;
+}
+
+void write_behind::run(std::shared_ptr<write_behind> self) noexcept {
+  write_behind& s = *self;
+  std::vector<block> batch;
+  std::unique_lock lock(s.mu_);
+  while (!s.queue_.empty()) {
+    std::size_t bytes = 0;
+    while (!s.queue_.empty() && batch.size() < IOV_MAX && bytes < max_batch) {
+      block& b = s.queue_.front();
+      if (!batch.empty() && !s.append_ && b.offset != batch.front().offset + bytes) break;
+      bytes += b.size;
+      batch.push_back(std::move(b));
+      s.queue_.pop_front();
+    }
+    lock.unlock();
+    std::size_t written = 0;
+    int err = s.write_batch(batch, written);
+    std::uint64_t end = 0;
+    bool end_known = false;
+    if (s.append_) {  // O_APPEND leaves the kernel's position at the end: reading it is no I/O
+      off_t e = ::lseek(s.fd_, 0, SEEK_CUR);
+      end_known = e >= 0;
+      if (end_known) end = static_cast<std::uint64_t>(e);
+    }
+    lock.lock();
+    for (block& b : batch) s.recycle_locked(b);
+    s.pending_ -= bytes;
+    if (s.append_) {
+      s.end_known_ = end_known;
+      s.end_ = end;
+    }
+    if (err != 0) {
+      // The bytes after the failed write are dropped (as Python's buffered
+      // writer): writing them at their offsets would leave a hole.
+      s.error_ = err;
+      s.error_offset_ = s.append_ ? end : batch.front().offset + written;
+      for (block& b : s.queue_) s.recycle_locked(b);
+      s.queue_.clear();
+      s.pending_ = 0;
+    }
+    std::shared_ptr<aio::detail::loop_link> wake = s.due_locked();
+    lock.unlock();
+    batch.clear();  // frees what was not kept, off the lock
+    s.post(wake);
+    lock.lock();
+  }
+  s.running_ = false;
+  const int to_close = s.close_after_ ? s.fd_ : -1;
+  std::vector<std::unique_ptr<char[]>> spare = std::move(s.spare_);  // idle: give the memory back
+  s.spare_.clear();
+  std::shared_ptr<aio::detail::loop_link> wake = s.due_locked();
+  lock.unlock();
+  spare.clear();
+  if (to_close >= 0) ::close(to_close);  // already on a pool thread
+  s.post(wake);
+}
+
+// --- the awaiter ---------------------------------------------------------------
+
+bool write_behind_awaiter::try_finish_locked(bool force) {
+  write_behind& s = *s_;
+  if (s.error_ != 0) {
+    error_ = std::exchange(s.error_, 0);
+    *pos_ = s.error_offset_;
+    done_ = true;
+    return true;
+  }
+  if (drain_) {
+    if (s.pending_ != 0 && !force) return false;
+    s.dirty_ = s.pending_ != 0;
+    if (s.append_ && s.end_known_) *pos_ = s.end_;
+  } else {
+    if (s.pending_ + total_ > write_behind_high && !force) return false;
+    // Appends land after the end the writer last saw and what is queued
+    // (exact while this file is the only one appending).
+    if (s.append_ && s.end_known_) *pos_ = s.end_ + s.pending_;
+    s.push_locked(parts_, total_, *pos_);
+    *pos_ += total_;
+  }
+  done_ = true;
+  return true;
+}
+
+bool write_behind_awaiter::await_ready() {
+  if (!s_ || (drain_ && !s_->dirty_)) {  // nothing written behind since the last drain
+    done_ = true;
+    return true;
+  }
+  std::lock_guard lock(s_->mu_);
+  return try_finish_locked(false);
+}
+
+bool write_behind_awaiter::await_suspend(std::coroutine_handle<> h) {
+  node_.task = &aio::detail::enter_wait();
+  node_.mark = drain_ ? 0 : write_behind_low;
+  node_.what_ = drain_ ? "file write-behind drain" : "file write-behind space";
+  {
+    std::lock_guard lock(s_->mu_);
+    if (try_finish_locked(false)) return false;
+    s_->link_ = aio::detail::link_of(*node_.task->loop_);
+    if (!s_->arm_locked(node_.mark)) {  // the writer got there meanwhile
+      try_finish_locked(true);
+      return false;
+    }
+  }
+  s_->waiters_.push_back(node_);
+  node_.task->suspend(h, &node_);
+  suspended_ = true;
+  return true;
+}
+
+void write_behind_awaiter::await_resume() {
+  if (suspended_) node_.resume_or_throw();  // a cancelled wait copied nothing
+  if (!done_) {
+    std::lock_guard lock(s_->mu_);
+    try_finish_locked(true);
+  }
+  if (error_ != 0) throw_fs_error(error_, "write", s_->path_);  // the deferred error, once
+}
+
+}  // namespace aio::fs::detail
