@@ -21,10 +21,30 @@ file_io_awaiter::file_io_awaiter(aio::detail::io_kind k, int fd, std::string_vie
     : what(what_), path(path_) {
   kind_ = k;
   fd_ = fd;
+  complete_ = [](aio::detail::io_op* op) noexcept {
+    auto* a = static_cast<file_io_awaiter*>(op);
+    a->give_back_slot();
+    aio::detail::wake(*a->task);
+  };
+  admit_ = [](inflight_node* n) noexcept {
+    auto* a = static_cast<file_io_awaiter*>(n);
+    bool done = true;
+    try {
+      done = a->start();
+    } catch (...) {
+      a->start_error_ = std::current_exception();
+    }
+    if (done) a->complete_(a);
+  };
   cancel_ = [](aio::detail::waiter* w) noexcept {
     auto* a = static_cast<file_io_awaiter*>(w);
     a->cancelling_ = true;
-    if (!a->job.valid()) {
+    if (a->in_queue) {  // never started: leave the queue, holding nothing
+      a->limiter_->dequeue(*a);
+      a->limiter_ = nullptr;
+      a->res_ = -ECANCELED;
+      aio::detail::wake(*a->task);
+    } else if (!a->job.valid()) {
       a->task->loop_->cancel_io(*a);
     } else if (a->job.cancel()) {  // not started: it never will
       a->res_ = -ECANCELED;
@@ -35,15 +55,45 @@ file_io_awaiter::file_io_awaiter(aio::detail::io_kind k, int fd, std::string_vie
 
 bool file_io_awaiter::await_suspend(std::coroutine_handle<> h) {
   task = &aio::detail::enter_wait();
+  if (!admitted && kind_ != aio::detail::io_kind::close) {  // a close frees an fd: it never waits
+    limiter_ = &inflight::of(*task->loop_);
+    if (!limiter_->try_take()) {
+      limiter_->enqueue(*this);  // admit_ starts it
+      task->suspend(h, this);
+      return true;
+    }
+  }
+  bool done = true;
+  try {
+    done = start();
+  } catch (...) {
+    give_back_slot();
+    throw;
+  }
+  if (done) {
+    give_back_slot();
+    return false;
+  }
+  task->suspend(h, this);
+  return true;
+}
+
+bool file_io_awaiter::start() {
   if (runs_on_pool(*task->loop_, kind_)) {
     start_pooled();
   } else if (task->loop_->start_io(*this)) {
     // A kernel older than the op (ftruncate before Linux 6.9): the pool does it.
-    if (res_ != -EOPNOTSUPP || kind_ != aio::detail::io_kind::ftruncate) return false;
+    if (res_ != -EOPNOTSUPP || kind_ != aio::detail::io_kind::ftruncate) return true;
     start_pooled();
   }
-  task->suspend(h, this);
-  return true;
+  return false;
+}
+
+void file_io_awaiter::give_back_slot() noexcept {
+  if (inflight* l = limiter_) {
+    limiter_ = nullptr;
+    l->release();
+  }
 }
 
 void file_io_awaiter::start_pooled() {
@@ -58,6 +108,7 @@ void file_io_awaiter::start_pooled() {
 }
 
 int file_io_awaiter::await_resume() const {
+  if (start_error_) std::rethrow_exception(start_error_);
   int r = finish();
   if (r < 0) throw_fs_error(-r, what, path);
   return r;

@@ -14,6 +14,7 @@
 // from open is then owned by the caller); the cancel lands at the next
 // suspension point.
 
+#include <exception>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -24,6 +25,7 @@
 #include "aio/core/sock.hpp"
 #include "aio/fs/stat.hpp"
 #include "aio/exec/concurrent_future.hpp"
+#include "inflight.hpp"
 
 namespace aio::fs::detail {
 
@@ -31,10 +33,15 @@ namespace aio::fs::detail {
 /// (its cancel hook's symbol contains "io_awaiter").
 /// Set the op's fields (see io_kind in nodes.hpp) between construction and
 /// co_await; `what` and `path` name it in errors and must outlive it.
-struct file_io_awaiter : aio::detail::io_awaiter {
+/// Every op but a close takes a slot of the loop's bound (inflight.hpp) while
+/// it runs, waiting in its FIFO when none is free.
+struct file_io_awaiter : aio::detail::io_awaiter, inflight_node {
   concurrent_future<void> job;  // the pool path
   std::string_view what;
   std::string_view path;
+  /// Set by a caller that holds an inflight_slot for the whole job: the op
+  /// takes no slot of its own.
+  bool admitted = false;
 
   file_io_awaiter(aio::detail::io_kind k, int fd, std::string_view what_, std::string_view path_) noexcept;
   bool await_suspend(std::coroutine_handle<> h);
@@ -45,7 +52,11 @@ struct file_io_awaiter : aio::detail::io_awaiter {
   void set_path(const std::string& p) noexcept { buf_ = const_cast<char*>(p.c_str()); }
 
  private:
+  bool start();  // true: finished at once, res_ set
   void start_pooled();
+  void give_back_slot() noexcept;
+  inflight* limiter_ = nullptr;  // while it holds or waits for a slot
+  std::exception_ptr start_error_;  // a start that failed once the op was admitted
 };
 
 /// The hand-back of a pool job to the loop of the awaiting task (through

@@ -35,58 +35,87 @@ task<> close_quietly(file& f) {
   }
 }
 
-// Opens `path` read-only and returns it with what fstat says. One openat and
-// one fstat (the inode is in memory once the file is open: no blocking), not
-// open()'s general path, which would stat again for the mode's sake.
-task<file> open_for_reading(std::string path, struct ::stat& st) {
-  detail::file_io_awaiter op(io_kind::openat, AT_FDCWD, "open", path);
-  op.set_path(path);
-  op.flags_ = O_RDONLY | O_CLOEXEC;
-  int fd = co_await op;
-  int err = ::fstat(fd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;  // Python's open refuses a directory
-  if (err != 0) {
-    detail::close_detached(fd);
-    detail::throw_fs_error(err, "open", path);
-  }
-  co_return file(fd, std::move(path), false, S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+// What read_file needs of fstat's answer (a plain function: the struct stat
+// stays off the coroutine frame).
+struct file_shape {
+  std::size_t size = 0;  // st_size of a regular file, else 0 (a special file's size says nothing)
+  bool positioned = false;  // reads at an offset (regular file, block device)
+  bool regular = false;
+};
+
+file_shape shape_of(int fd, const std::string& path) {
+  struct ::stat st{};
+  if (::fstat(fd, &st) < 0) detail::throw_fs_error(errno, "open", path);
+  if (S_ISDIR(st.st_mode)) detail::throw_fs_error(EISDIR, "open", path);  // Python's open refuses a directory
+  file_shape s;
+  s.regular = S_ISREG(st.st_mode);
+  s.positioned = s.regular || S_ISBLK(st.st_mode);
+  s.size = s.regular ? static_cast<std::size_t>(st.st_size) : 0;
+  return s;
 }
 
+// One coroutine frame and the string per file: openat, fstat (the inode is in
+// memory once the file is open: no blocking), read, close, no `file` object.
+// The whole job holds one slot of the loop's bound (inflight.hpp), so a
+// gather of 10,000 keeps at most that many files open and buffers allocated;
+// a special file (a FIFO may wait forever) gives its slot back after the
+// open and its reads take one each instead.
 task<std::string> read_file_impl(std::string path) {
-  struct ::stat st{};
-  file f = co_await open_for_reading(std::move(path), st);  // the file keeps the path, for errors
+  detail::inflight_slot slot;
+  co_await slot.acquire();
+  int fd = -1;
+  {
+    detail::file_io_awaiter op(io_kind::openat, AT_FDCWD, "open", path);
+    op.admitted = true;
+    op.set_path(path);
+    op.flags_ = O_RDONLY | O_CLOEXEC;
+    fd = co_await op;
+  }
   std::string data;
   std::exception_ptr failure;
   try {
-    const std::size_t size = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0;
-    if (size == 0) {
-      data = co_await f.read();  // empty, or a special file whose size says nothing
-    } else {
-      // Asks for one byte more than the size. A regular file's read comes back
-      // short only at end of file, so a short answer of exactly `size` bytes
-      // is the whole file, read with one kernel read (no second read to see
-      // EOF, no statx: this is most of the cost for small files). A file that
-      // changed size meanwhile, or one longer than a kernel read, is read on
-      // to end of file.
-      data.resize(size + 1);
-      detail::file_io_awaiter op(io_kind::read, f.fileno(), "read", f.name());
-      op.buf_ = data.data();
-      op.len_ = std::min(data.size(), detail::max_chunk);
-      op.offset_ = 0;
-      const auto got = static_cast<std::size_t>(co_await op);
-      data.resize(got);
-      if (got != size || got == op.len_) {
-        co_await f.seek(static_cast<std::int64_t>(got));
-        data += co_await f.read();
-      }
+    const file_shape shape = shape_of(fd, path);
+    if (!shape.regular) slot.release();
+    // Asks for one byte more than the size. A regular file's read comes back
+    // short only at end of file, so a short answer of exactly `size` bytes is
+    // the whole file, read with one kernel read (no second read to see EOF:
+    // this is most of the cost for small files). A file that changed size
+    // meanwhile, or a special file, is read on to end of file.
+    constexpr std::size_t step = 64 * 1024;
+    data.resize(shape.size != 0 ? shape.size + 1 : step);
+    std::size_t got = 0;
+    for (;;) {
+      if (got == data.size()) data.resize(std::max(step, data.size() * 2));
+      detail::file_io_awaiter op(io_kind::read, fd, "read", path);
+      op.admitted = slot.held();
+      op.buf_ = data.data() + got;
+      op.len_ = std::min(data.size() - got, detail::max_chunk);
+      op.offset_ = shape.positioned ? got : static_cast<std::uint64_t>(-1);
+      const auto n = static_cast<std::size_t>(co_await op);
+      if (n == 0) break;
+      got += n;
+      if (shape.size != 0 && got == shape.size && n < op.len_) break;
     }
+    data.resize(got);
   } catch (...) {
     failure = std::current_exception();
   }
-  if (failure) {
-    co_await close_quietly(f);
-    std::rethrow_exception(failure);
+  // The fd goes whatever happened: a close refused at its start (a cancel
+  // pending) is done on the pool instead. After another failure, the close's
+  // own error is dropped: the first one is what the caller sees.
+  std::exception_ptr close_failure;
+  {
+    detail::file_io_awaiter op(io_kind::close, fd, "close", path);
+    try {
+      co_await op;
+    } catch (...) {
+      if (!op.task) detail::close_detached(fd);
+      close_failure = std::current_exception();
+    }
   }
-  co_await f.close();
+  slot.release();
+  if (failure) std::rethrow_exception(failure);
+  if (close_failure) std::rethrow_exception(close_failure);
   co_return data;
 }
 

@@ -103,7 +103,8 @@ task<std::size_t> blocking_read(std::string path) {
 }
 
 // The fix: the async module. On io_uring the open, read and close are kernel
-// operations the loop waits for together; on epoll they run on a pool.
+// operations the loop waits for together (64 files at a time); on epoll they
+// run on a pool.
 task<std::size_t> async_read(std::string path) {
   const std::string data = co_await fs::read_file(path);
   co_return data.size();
@@ -177,10 +178,9 @@ task<> lesson_main(int n, std::size_t size) {
   paragraph("Why: std::ifstream (like Python's open) blocks the thread that is the event loop until the disk "
             "answers, so the files are read one after another and nothing else runs meanwhile; "
             "aio::fs::read_file suspends only its own coroutine, so the reads wait on the disk together and "
-            "the other tasks keep running. (On io_uring the kernel starts each read from the loop's thread, "
-            "so a batch of a thousand cold reads still holds the loop for tens of milliseconds; the epoll "
-            "backend's pool starts them on its own threads.) A cached file read blocks too, only for less "
-            "time.");
+            "the other tasks keep running. (aio::fs keeps at most 64 file operations of a loop in flight, 128 "
+            "on the epoll backend's pool, and queues the rest: the thousand reads reach the kernel in "
+            "bursts, and the ticker runs between them.) A cached file read blocks too, only for less time.");
   std::printf("\n");
   paragraph(dim("In Python: open() and pathlib block the same way; use aiofiles (which moves every call to a "
                 "thread). aiocpp reads through io_uring, and through a private pool on the epoll backend."));

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+#include "inflight.hpp"
+
+#include <memory>
+
+namespace aio::fs::detail {
+
+namespace {
+const char limiter_key = 0;  // its address names the extension
+}  // namespace
+
+inflight::inflight(event_loop& loop) noexcept : loop_(loop) {
+  stall_.self = this;
+  stall_.fire_ = &on_stall;
+  // The pool (epoll backend) keeps its 4 threads busier with a deeper queue.
+  limit_ = loop.backend_name() == "io_uring" ? max_in_flight_uring : max_in_flight_pool;
+}
+
+inflight::~inflight() {
+  if (stall_.level_ >= 0) loop_.cancel_timer(stall_);
+}
+
+inflight& inflight::of(event_loop& loop) {
+  if (loop_extension* e = loop.find_extension(&limiter_key)) return static_cast<inflight&>(*e);
+  return static_cast<inflight&>(loop.add_extension(&limiter_key, std::make_unique<inflight>(loop)));
+}
+
+void inflight::enqueue(inflight_node& n) noexcept {
+  n.in_prev = tail_;
+  n.in_next = nullptr;
+  n.in_queue = true;
+  if (tail_) tail_->in_next = &n; else head_ = &n;
+  tail_ = &n;
+  ++waiting_;
+  if (stall_.level_ < 0) arm_stall_timer();
+}
+
+void inflight::dequeue(inflight_node& n) noexcept {
+  if (!n.in_queue) return;
+  if (n.in_prev) n.in_prev->in_next = n.in_next; else head_ = n.in_next;
+  if (n.in_next) n.in_next->in_prev = n.in_prev; else tail_ = n.in_prev;
+  n.in_prev = n.in_next = nullptr;
+  n.in_queue = false;
+  --waiting_;
+}
+
+void inflight::release() noexcept {
+  --in_flight_;
+  ++finished_;
+  admit_waiters();
+}
+
+void inflight::set_limit(std::size_t n) noexcept {
+  limit_ = n == 0 ? 1 : n;
+  admit_waiters();
+}
+
+void inflight::admit_waiters() noexcept {
+  // An admitted op that fails at once gives its slot back from inside admit_:
+  // the outer loop goes on admitting, without recursion.
+  if (admitting_) return;
+  admitting_ = true;
+  while (head_ && in_flight_ < limit_) {
+    inflight_node* n = head_;
+    dequeue(*n);
+    ++in_flight_;
+    n->admit_(n);
+  }
+  admitting_ = false;
+}
+
+void inflight::arm_stall_timer() noexcept {
+  finished_armed_ = finished_;
+  loop_.add_timer(stall_, loop_.time() + stall_after_);
+}
+
+void inflight::on_stall(aio::detail::timer_node* t) noexcept {
+  inflight& self = *static_cast<stall_timer*>(t)->self;
+  if (!self.head_) return;  // nobody waits: the next enqueue arms it again
+  if (self.finished_ == self.finished_armed_) {
+    // Nothing finished for a whole period: the ops in flight may be waiting
+    // for one of the queued ones. Let the first one go beyond the bound.
+    inflight_node* n = self.head_;
+    self.dequeue(*n);
+    ++self.in_flight_;
+    n->admit_(n);
+  }
+  if (self.head_ && self.stall_.level_ < 0) self.arm_stall_timer();
+}
+
+// --- inflight_slot ---------------------------------------------------------------
+
+inflight_slot::inflight_slot() noexcept {
+  admit_ = [](inflight_node* n) noexcept {
+    auto* s = static_cast<inflight_slot*>(n);
+    s->held_ = true;
+    aio::detail::wake(*s->task_);
+  };
+  cancel_ = [](aio::detail::waiter* w) noexcept {
+    auto* s = static_cast<inflight_slot*>(w);
+    s->limiter_->dequeue(*s);
+    s->aborted_ = true;
+    aio::detail::wake(*s->task_);
+  };
+}
+
+bool inflight_slot::acquire_awaiter::await_ready() {
+  if (s.held_) return true;
+  s.limiter_ = &inflight::of(aio::get_running_loop());
+  s.held_ = s.limiter_->try_take();
+  return s.held_;
+}
+
+void inflight_slot::acquire_awaiter::await_suspend(std::coroutine_handle<> h) {
+  s.task_ = &aio::detail::enter_wait();
+  s.aborted_ = false;
+  s.limiter_->enqueue(s);
+  s.task_->suspend(h, static_cast<aio::detail::waiter*>(&s));
+}
+
+void inflight_slot::acquire_awaiter::await_resume() const {
+  if (s.aborted_) s.task_->throw_cancelled();
+}
+
+}  // namespace aio::fs::detail
