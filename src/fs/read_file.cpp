@@ -60,9 +60,7 @@ file_shape shape_of(int fd, const std::string& path) {
 // gather of 10,000 keeps at most that many files open and buffers allocated;
 // a special file (a FIFO may wait forever) gives its slot back after the
 // open and its reads take one each instead.
-task<std::string> read_file_impl(std::string path) {
-  detail::inflight_slot slot;
-  co_await slot.acquire();
+task<std::string> read_file_held(const std::string& path, detail::inflight_slot& slot) {
   int fd = -1;
   {
     detail::file_io_awaiter op(io_kind::openat, AT_FDCWD, "open", path);
@@ -200,6 +198,15 @@ task<> write_atomic_impl(std::filesystem::path path, std::string_view data) {
   std::string dir = path.parent_path().string();
   if (dir.empty()) dir.push_back('.');  // (not dir = ".": GCC 12 -O3 warns -Wrestrict on it)
   co_await sync_directory(std::move(dir));
+}
+
+
+// Waits for the slot in a small frame: the large one (three ops) exists only
+// for the files in flight.
+task<std::string> read_file_impl(std::string path) {
+  detail::inflight_slot slot;
+  co_await slot.acquire();
+  co_return co_await read_file_held(path, slot);
 }
 
 }  // namespace
