@@ -13,6 +13,7 @@
 #include <system_error>
 #include <thread>
 
+#include "aio/core/detail/signal_free_thread.hpp"
 #include "fork_server.hpp"
 #include "process_pool_core.hpp"
 
@@ -37,7 +38,7 @@ process_pool_core::process_pool_core(const process_pool_options& options)
     throw std::system_error(err, std::generic_category(), "process_pool_executor: eventfd");
   }
   try {
-    thread_ = std::thread([this] {
+    thread_ = detail::signal_free_thread([this] {
       std::string name = options_.name.substr(0, 11) + "-sup";
       ::pthread_setname_np(::pthread_self(), name.c_str());
       supervise();

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "aio/core/detail/signal_free_thread.hpp"
 #include "pool_core.hpp"
 
 namespace aio {
@@ -138,7 +139,7 @@ void thread_pool_executor::enqueue(detail::job_base* j) {
     std::size_t coming = c.notified_ + (c.spinning_ ? 1 : 0);  // will take a job soon
     if (queued > c.idle_ + (c.spinning_ ? 1 : 0) && c.started_ < c.max_workers_) {
       try {
-        c.threads_.emplace_back(&detail::pool_core::work, core_, c.started_ + 1);
+        c.threads_.push_back(detail::signal_free_thread(&detail::pool_core::work, core_, c.started_ + 1));
         ++c.started_;
         ++c.live_;
       } catch (...) {

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "aio/core/create_task.hpp"
+#include "aio/core/detail/signal_free_thread.hpp"
 #include "aio/core/errors.hpp"
 #include "aio/core/gather.hpp"
 #include "aio/core/sock.hpp"
@@ -65,7 +66,7 @@ process::state::~state() {
   // these leftovers.
   int fd = pidfd;
   try {
-    std::thread([fd] {
+    detail::signal_free_thread([fd] {
       siginfo_t info{};
       while (::waitid(P_PIDFD, static_cast<id_t>(fd), &info, WEXITED) < 0 && errno == EINTR) {
       }

@@ -2,6 +2,7 @@
 // thread_pool_executor: results, exceptions, shutdown, submit from any
 // thread, the destructor's deadline.
 #include <pthread.h>
+#include <signal.h>
 
 #include <atomic>
 #include <memory>
@@ -280,4 +281,18 @@ AIO_TEST(thread_pool_test, internal_executor_is_separate_from_the_default_one) {
   EXPECT_EQ(&internal, &aio::detail::internal_executor());
   auto name = co_await internal.submit(thread_name);
   EXPECT_EQ(name.rfind("aio-internal-", 0), 0u) << name;
+}
+
+// The pool's threads take no signal: a process-directed SIGINT or SIGTERM
+// reaches the loop's signalfd, not a worker thread where it would kill the
+// program.
+AIO_TEST(thread_pool_test, worker_threads_block_every_signal) {
+  aio::thread_pool_executor pool(2);
+  auto blocked = [] {
+    sigset_t cur;
+    ::pthread_sigmask(SIG_BLOCK, nullptr, &cur);
+    return sigismember(&cur, SIGINT) == 1 && sigismember(&cur, SIGTERM) == 1 && sigismember(&cur, SIGCHLD) == 1;
+  };
+  EXPECT_TRUE(co_await aio::run_in_executor(&pool, blocked));
+  EXPECT_TRUE(co_await aio::to_thread(blocked));  // the default executor too
 }
