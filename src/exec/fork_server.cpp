@@ -5,6 +5,7 @@
 #include "fork_server.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -31,6 +32,9 @@ namespace {
 std::mutex start_mutex;
 int master_fd = -1;  // the parent's end; guarded by start_mutex
 pid_t server_pid = 0;
+// Set in the fork server, so in every worker: start_mutex was held across the
+// fork that made them and stays locked there for good.
+bool in_fork_server_child = false;
 
 // The threads of this process that run user-space code: io_uring's kernel
 // workers (iou-wrk-*, iou-sqp-*) are listed in /proc/self/task too, but they
@@ -118,6 +122,8 @@ void check_single_threaded() {
 }
 
 void ensure_started() {
+  if (in_fork_server_child)
+    throw invalid_state_error("process_pool_executor: a process pool cannot be created inside a process pool's worker");
   std::lock_guard lock(start_mutex);
   if (master_fd >= 0) return;
   check_single_threaded();
@@ -174,9 +180,13 @@ struct child {
 void close_all_but(int keep) noexcept {
   // The fork server holds none of the program's descriptors (an inherited
   // listening socket would otherwise outlive its owner's close).
+  // Close-on-exec: a program a job runs (system, popen) must not inherit the
+  // pool's socket. The fork server and its workers never exec.
   if (keep != 3) {
-    ::dup2(keep, 3);
+    ::dup3(keep, 3, O_CLOEXEC);
     keep = 3;
+  } else {
+    ::fcntl(3, F_SETFD, FD_CLOEXEC);
   }
   ::close_range(4, ~0U, 0);
 }
@@ -194,6 +204,14 @@ void close_all_but(int keep) noexcept {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(0);  // the parent died before the line above
   ::prctl(PR_SET_NAME, "aio-forkserver");
+  in_fork_server_child = true;
+  // Children are reaped here: a program that ignores SIGCHLD (or set
+  // SA_NOCLDWAIT) would have the kernel reap them unseen, and no exit would
+  // ever be reported.
+  struct sigaction dfl{};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(SIGCHLD, &dfl, nullptr);
   // Ctrl-C reaches the whole process group: the program decides what it
   // means for its workers (ignored: inherited by every worker).
   ::signal(SIGINT, SIG_IGN);

@@ -2,11 +2,16 @@
 // process_pool_executor faults: a worker killed, aborting or crashing fails
 // only its job (the pool replaces it); max_tasks_per_child; cancellation of
 // queued and running jobs, with and without kill_on_cancel.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "process_test_jobs.hpp"
 
@@ -222,4 +227,74 @@ AIO_TEST(process_pool_fault_test, a_job_behind_a_long_one_moves_to_an_idle_worke
   co_await e;
   EXPECT_FALSE(a.done());
   EXPECT_EQ(co_await a, 5000);
+}
+
+// A program that ignores SIGCHLD before its first pool (a daemon idiom) still
+// sees its workers exit: the fork server reaps them itself. Two tests that
+// need the exit reports (a crash; workers retired by max_tasks_per_child and
+// shut down) run again in a child of this binary with SIGCHLD ignored from
+// the start; without the reports they would hang.
+AIO_TEST(process_pool_fault_test, a_program_that_ignores_sigchld_still_sees_its_workers_exit) {
+  if (std::getenv("AIO_TEST_IGNORE_SIGCHLD")) co_return;  // that child itself
+  aio::subprocess_options o;
+  o.extra_env["AIO_TEST_IGNORE_SIGCHLD"] = "1";
+  o.stdout = aio::subprocess::pipe;
+  std::vector<std::string> args{"--gtest_filter=*process_pool_fault_test.segfault_in_a_job*:"
+                                "*process_pool_fault_test.max_tasks_per_child_replaces_workers*"};
+  auto child = co_await aio::create_subprocess_exec("/proc/self/exe", args, o);
+  aio::communicate_result r;
+  bool hung = false;
+  try {
+    r = co_await aio::wait_for(child.communicate(), 100s);
+  } catch (const aio::timeout_error&) {
+    hung = true;
+  }
+  if (hung) child.kill();
+  const int status = co_await child.wait();
+  EXPECT_FALSE(hung) << "the child hung: worker exits were lost";
+  EXPECT_EQ(status, 0) << r.out;
+  // Both tests, on both backends, ran there and passed.
+  EXPECT_NE(r.out.find("[  PASSED  ] 4 tests."), std::string::npos) << r.out;
+}
+
+// The pool's supervisor thread takes no signal, so a Ctrl-C reaches the loop
+// (aio::run cancels main) instead of killing the program from that thread.
+AIO_TEST(process_pool_fault_test, the_supervisor_thread_blocks_every_signal) {
+  aio::process_pool_options o;
+  o.name = "sigtest";
+  aio::process_pool_executor pool(o);
+  EXPECT_EQ(co_await pool.submit(add, 1, 2), 3);
+  bool found = false;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "sigtest-sup") continue;
+    found = true;
+    std::ifstream status(entry.path() / "status");
+    std::string line, blocked;
+    while (std::getline(status, line))
+      if (line.rfind("SigBlk:", 0) == 0) blocked = line.substr(7);
+    const unsigned long long mask = std::stoull(blocked, nullptr, 16);
+    EXPECT_TRUE(mask & (1ULL << (SIGINT - 1))) << line;
+    EXPECT_TRUE(mask & (1ULL << (SIGTERM - 1))) << line;
+  }
+  EXPECT_TRUE(found);
+}
+
+// A job cannot start a pool of its own (its worker is a fork of the fork
+// server): a clear error, not a hang on the lock the fork server was made under.
+AIO_TEST(process_pool_fault_test, a_pool_inside_a_job_is_refused) {
+  aio::process_pool_executor pool(1);
+  const std::string what = co_await pool.submit(nested_pool);
+  EXPECT_NE(what.find("cannot be created inside a process pool's worker"), std::string::npos) << what;
+}
+
+// A program a job runs (system, popen) does not inherit the worker's socket to
+// the pool, where it could write into the pool's protocol.
+AIO_TEST(process_pool_fault_test, the_workers_socket_is_close_on_exec) {
+  aio::process_pool_executor pool(1);
+  const int flags = co_await pool.submit(pool_socket_flags);
+  CO_ASSERT_TRUE(flags >= 0);
+  EXPECT_TRUE(flags & FD_CLOEXEC);
 }

@@ -28,7 +28,12 @@ namespace {
 // The fork server starts after every static initialiser (all jobs are
 // registered) and before the first test starts a thread.
 struct fork_server_environment : testing::Environment {
-  void SetUp() override { aio::start_fork_server(); }
+  void SetUp() override {
+    // process_pool_fault_test runs some tests again in a child that ignores
+    // SIGCHLD from the start, as some daemons do.
+    if (std::getenv("AIO_TEST_IGNORE_SIGCHLD")) ::signal(SIGCHLD, SIG_IGN);
+    aio::start_fork_server();
+  }
 };
 [[maybe_unused]] testing::Environment* const environment =
     testing::AddGlobalTestEnvironment(new fork_server_environment);
@@ -77,6 +82,15 @@ std::int64_t big_sum(std::vector<std::int64_t> v) {
 }
 std::string big_string(std::uint64_t n) { return std::string(n, 'x'); }
 int my_pid() { return ::getpid(); }
+int pool_socket_flags() { return ::fcntl(3, F_GETFD); }
+std::string nested_pool() {
+  try {
+    aio::process_pool_executor inner;
+    return "created";
+  } catch (const aio::invalid_state_error& e) {
+    return e.what();
+  }
+}
 int nap(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return ms;
@@ -163,6 +177,8 @@ AIO_PROCESS_JOB(ptest::flip);
 AIO_PROCESS_JOB(ptest::big_sum);
 AIO_PROCESS_JOB(ptest::big_string);
 AIO_PROCESS_JOB(ptest::my_pid);
+AIO_PROCESS_JOB(ptest::nested_pool);
+AIO_PROCESS_JOB(ptest::pool_socket_flags);
 AIO_PROCESS_JOB(ptest::nap);
 AIO_PROCESS_JOB(ptest::mark_and_nap);
 AIO_PROCESS_JOB(ptest::throw_range);

@@ -53,6 +53,10 @@ std::vector<bool> flip(std::vector<bool> v);
 std::int64_t big_sum(std::vector<std::int64_t> v);
 std::string big_string(std::uint64_t n);
 int my_pid();
+/// Tries to create a process pool inside a worker: the error it got, or "created".
+std::string nested_pool();
+/// The fd flags of the worker's socket to the pool (fd 3).
+int pool_socket_flags();
 int nap(int ms);
 int mark_and_nap(std::string path, int ms);
 void throw_range(std::string what);
