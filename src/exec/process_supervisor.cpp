@@ -67,6 +67,7 @@ struct worker {
   int fd = -1;  // our end; -1 once closed (retiring) or at end of stream
   pid_t pid = 0;
   bool retiring = false;  // asked to exit (max_tasks_per_child, shutdown)
+  bool dead = false;      // a write to it failed, or the fork server reported its exit
   kill_reason killed = kill_reason::none;
   std::deque<std::unique_ptr<in_flight>> jobs;  // sent, in order; the first one runs
   std::size_t sent = 0;  // towards max_tasks_per_child (jobs given back do not count)
@@ -74,7 +75,7 @@ struct worker {
   std::uint32_t next_seq = 0;
   std::string in;  // response bytes not parsed yet
 
-  bool usable() const noexcept { return fd >= 0 && !retiring && killed == kill_reason::none; }
+  bool usable() const noexcept { return fd >= 0 && !dead && !retiring && killed == kill_reason::none; }
   bool active() const noexcept { return !retiring && killed == kill_reason::none; }
 };
 
@@ -172,8 +173,16 @@ void supervisor::send(worker& w, remote_call* c) {
   iovec iov[3] = {{header, sizeof header},
                   {const_cast<char*>(name.data()), name.size()},
                   {c->args.data(), c->args.size()}};
-  // A failed write means the worker died: its exit report settles the job.
-  wire::write_all(w.fd, iov, 3);
+  if (!wire::write_all(w.fd, iov, 3)) {
+    // The worker died before it got the job (its end is closed before its
+    // exit is reported): the job goes back ahead of the queue, not blamed on
+    // it, and the worker takes no more. Its exit report settles the rest.
+    w.jobs.pop_back();
+    --w.sent;
+    w.dead = true;
+    retry_.push_front(c);
+    return;
+  }
   std::stop_token token = c->stop_token();
   if (token.stop_possible()) job.on_stop.emplace(std::move(token), stop_hook{&job, &k_});
 }
@@ -251,6 +260,11 @@ void supervisor::read_results(worker& w) {
     while (w.in.size() - at >= wire::response_header) {
       std::uint32_t len, seq;
       std::memcpy(&len, w.in.data() + at, sizeof len);
+      if (len < wire::response_header - 4) {  // a corrupt frame: the worker is dropped, as if gone
+        ::close(w.fd);
+        w.fd = -1;
+        break;
+      }
       if (w.in.size() - at - 4 < len) break;
       auto k = static_cast<wire::kind>(w.in[at + 4]);
       std::memcpy(&seq, w.in.data() + at + 5, sizeof seq);
@@ -315,6 +329,7 @@ void supervisor::requeue_or_fail(std::deque<std::unique_ptr<in_flight>>& jobs, s
 }
 
 void supervisor::on_exit(worker& w, int status) {
+  w.dead = true;    // read_results must not feed it
   read_results(w);  // responses it sent before dying still count
   if (!w.jobs.empty()) {
     auto& running = *w.jobs.front();

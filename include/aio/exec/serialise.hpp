@@ -131,9 +131,16 @@ requires(std::is_arithmetic_v<T> || std::is_enum_v<T>)
 struct serialiser<T> {
   static void write(byte_writer& w, const T& v) { w.write_bytes(&v, sizeof v); }
   static T read(byte_reader& r) {
-    T v;
-    r.read_bytes(&v, sizeof v);
-    return v;
+    if constexpr (std::is_same_v<T, bool>) {  // any other byte would be undefined behaviour as a bool
+      unsigned char b = 0;
+      r.read_bytes(&b, 1);
+      if (b > 1) throw serialise_error("aio::byte_reader: a bool that is neither 0 nor 1");
+      return b == 1;
+    } else {
+      T v;
+      r.read_bytes(&v, sizeof v);
+      return v;
+    }
   }
 };
 
@@ -167,7 +174,10 @@ struct serialiser<std::vector<T, A>> {
       v.resize(r.read_size(sizeof(T)));
       r.read_bytes(v.data(), v.size() * sizeof(T));
     } else {
-      std::size_t n = r.read_size(std::is_empty_v<T> ? 0 : 1);
+      // An empty type encodes to no bytes: its count is bounded by the frame size instead.
+      std::size_t n = std::is_empty_v<T> ? r.read_size(0) : r.read_size(1);
+      if (std::is_empty_v<T> && n > (std::size_t{1} << 30))
+        throw serialise_error("aio::byte_reader: length exceeds the input");
       v.reserve(std::min(n, r.left()));
       for (std::size_t i = 0; i < n; ++i) v.push_back(r.read<T>());
     }
