@@ -120,11 +120,46 @@ aio::task<bool> until(std::size_t in_flight, std::size_t waiting) {
   co_return false;
 }
 
+// Cancels `t` and awaits it: true when it ended by cancelled_error.
+template <class T>
+aio::task<bool> cancel_and_wait(aio::task_handle<T> t) {
+  t.cancel();
+  try {
+    co_await t;
+  } catch (const aio::cancelled_error&) {
+    co_return true;
+  }
+  co_return false;
+}
+
 // One slot, and no stall guard before the test is over: a queued op stays queued.
 void hold_the_queue() {
   limiter().set_stall_after(std::chrono::hours(1));
   limiter().set_limit(1);
 }
+
+// The bound cut to one slot, held by a read of an empty FIFO until finish().
+struct slot_holder {
+  explicit slot_holder(const temp_dir& d) : pipe(d) {}
+  // `keep_queued`: no stall guard either (hold_the_queue). False if the read never got the slot.
+  aio::task<bool> start(bool keep_queued) {
+    f = co_await fs::open(pipe.path, "rb");
+    if (keep_queued) hold_the_queue(); else limiter().set_limit(1);
+    reader = aio::create_task(read_one_byte(f));
+    const bool holds = co_await until(1, 0);
+    co_return holds;
+  }
+  // Writes the byte the read waits for; true when it got it. Closes the FIFO.
+  aio::task<bool> finish() {
+    pipe.write_byte();
+    const std::string got = co_await reader;
+    co_await f.close();
+    co_return got == "x";
+  }
+  fifo pipe;
+  fs::file f;
+  aio::task_handle<std::string> reader;
+};
 
 }  // namespace
 
@@ -219,75 +254,46 @@ AIO_TEST(fs_inflight_test, a_timer_keeps_firing_during_a_burst_of_reads) {
 
 AIO_TEST(fs_inflight_test, a_queued_op_cancelled_leaves_the_queue_holding_nothing) {
   temp_dir d;
-  fifo pipe(d);
-  fs::file f = co_await fs::open(pipe.path, "rb");
-  hold_the_queue();
-  auto blocked = aio::create_task(read_one_byte(f));  // holds the only slot until a byte comes
-  CO_ASSERT_TRUE(co_await until(1, 0));
-  auto queued = aio::create_task(stat_size(pipe.path));
+  slot_holder blocked(d);
+  CO_ASSERT_TRUE(co_await blocked.start(true));
+  auto queued = aio::create_task(stat_size(blocked.pipe.path));
   CO_ASSERT_TRUE(co_await until(1, 1));
-  queued.cancel();
-  bool threw = false;
-  try {
-    co_await queued;
-  } catch (const aio::cancelled_error&) {
-    threw = true;
-  }
-  EXPECT_TRUE(threw);
+  EXPECT_TRUE(co_await cancel_and_wait(queued));
   EXPECT_EQ(limiter().waiting(), 0u);
   EXPECT_EQ(limiter().in_flight(), 1u);  // the cancelled op took no slot
-  pipe.write_byte();
-  EXPECT_EQ(co_await blocked, "x");
+  EXPECT_TRUE(co_await blocked.finish());
   EXPECT_EQ(limiter().in_flight(), 0u);
-  co_await f.close();
 }
 
 AIO_TEST(fs_inflight_test, a_read_file_queued_behind_a_full_bound_is_cancelled_cleanly) {
   temp_dir d;
   const std::vector<std::string> paths = make_files(d, 3);
-  fifo pipe(d);
-  fs::file f = co_await fs::open(pipe.path, "rb");
+  slot_holder blocked(d);
+  CO_ASSERT_TRUE(co_await blocked.start(true));
   const int baseline = fs::test::open_fd_count();
-  hold_the_queue();
-  auto blocked = aio::create_task(read_one_byte(f));
-  CO_ASSERT_TRUE(co_await until(1, 0));
   auto queued = aio::create_task(read_whole(paths[2]));
   CO_ASSERT_TRUE(co_await until(1, 1));
-  queued.cancel();
-  bool threw = false;
-  try {
-    co_await queued;
-  } catch (const aio::cancelled_error&) {
-    threw = true;
-  }
-  EXPECT_TRUE(threw);
+  EXPECT_TRUE(co_await cancel_and_wait(queued));
   EXPECT_EQ(limiter().waiting(), 0u);
   EXPECT_EQ(fs::test::open_fd_count(), baseline);  // it never opened its file
-  pipe.write_byte();
-  EXPECT_EQ(co_await blocked, "x");
+  EXPECT_TRUE(co_await blocked.finish());
   // The bound is free again: a read_file goes through at once.
   EXPECT_EQ(co_await fs::read_file(paths[2]), content_of(2));
-  co_await f.close();
 }
 
 AIO_TEST(fs_inflight_test, a_close_never_waits_for_a_slot) {
   temp_dir d;
   const std::vector<std::string> paths = make_files(d, 1);
-  fifo pipe(d);
-  fs::file f = co_await fs::open(pipe.path, "rb");
   fs::file other = co_await fs::open(paths[0], "rb");
+  slot_holder blocked(d);
+  CO_ASSERT_TRUE(co_await blocked.start(true));
   const int baseline = fs::test::open_fd_count();
-  hold_the_queue();
-  auto blocked = aio::create_task(read_one_byte(f));
-  CO_ASSERT_TRUE(co_await until(1, 0));
   auto closing = aio::create_task(other.close());
   co_await aio::sleep(0s);
   EXPECT_EQ(limiter().waiting(), 0u);  // not queued behind the blocked read
   co_await closing;
   EXPECT_EQ(fs::test::open_fd_count(), baseline - 1);
-  pipe.write_byte();
-  EXPECT_EQ(co_await blocked, "x");
-  co_await f.close();
+  EXPECT_TRUE(co_await blocked.finish());
 }
 
 AIO_TEST(fs_inflight_test, ops_blocked_for_good_cannot_starve_the_queue) {
@@ -296,29 +302,21 @@ AIO_TEST(fs_inflight_test, ops_blocked_for_good_cannot_starve_the_queue) {
   // waiter starts anyway.
   temp_dir d;
   const std::vector<std::string> paths = make_files(d, 1);
-  fifo pipe(d);
-  fs::file f = co_await fs::open(pipe.path, "rb");
-  limiter().set_limit(1);
-  auto blocked = aio::create_task(read_one_byte(f));
-  CO_ASSERT_TRUE(co_await until(1, 0));
+  slot_holder blocked(d);
+  CO_ASSERT_TRUE(co_await blocked.start(false));
   const std::size_t size = co_await aio::wait_for(stat_size(paths[0]), 5s);
   EXPECT_EQ(size, content_of(0).size());
-  EXPECT_FALSE(blocked.done());  // still waiting: the stat went past the bound
-  pipe.write_byte();
-  EXPECT_EQ(co_await blocked, "x");
+  EXPECT_FALSE(blocked.reader.done());  // still waiting: the stat went past the bound
+  EXPECT_TRUE(co_await blocked.finish());
   EXPECT_EQ(limiter().in_flight(), 0u);
   EXPECT_EQ(limiter().waiting(), 0u);
-  co_await f.close();
 }
 
 AIO_TEST(fs_inflight_test, waiters_start_in_fifo_order_as_slots_free_up) {
   temp_dir d;
   const std::vector<std::string> paths = make_files(d, 20);
-  fifo pipe(d);
-  fs::file f = co_await fs::open(pipe.path, "rb");
-  hold_the_queue();
-  auto blocked = aio::create_task(read_one_byte(f));
-  CO_ASSERT_TRUE(co_await until(1, 0));
+  slot_holder blocked(d);
+  CO_ASSERT_TRUE(co_await blocked.start(true));
   std::vector<int> order;
   std::vector<aio::task_handle<>> tasks;
   for (int i = 0; i < 20; ++i)
@@ -327,14 +325,12 @@ AIO_TEST(fs_inflight_test, waiters_start_in_fifo_order_as_slots_free_up) {
       out.push_back(me);
     }(paths[static_cast<std::size_t>(i)], order, i)));
   CO_ASSERT_TRUE(co_await until(1, 20));  // all queued, in creation order
-  pipe.write_byte();
+  EXPECT_TRUE(co_await blocked.finish());
   for (auto& t : tasks) co_await t;
-  EXPECT_EQ(co_await blocked, "x");
   // One slot: each read_file runs alone, in the order it queued.
   std::vector<int> expected(20);
   for (int i = 0; i < 20; ++i) expected[static_cast<std::size_t>(i)] = i;
   EXPECT_EQ(order, expected);
-  co_await f.close();
 }
 
 namespace {
