@@ -52,6 +52,7 @@ struct in_flight {
   in_flight(remote_call* c, std::uint32_t s) noexcept : call(c), seq(s) {}
   remote_call* call;  // holds the queue's reference
   std::uint32_t seq;
+  std::uint64_t frame_end = 0;  // the worker has the job once this many bytes left for it
   bool asked_back = false;
   std::atomic<bool> stop{false};
   std::optional<std::stop_callback<stop_hook>> on_stop;  // reset before `call` is released
@@ -74,6 +75,12 @@ struct worker {
   std::size_t done = 0;
   std::uint32_t next_seq = 0;
   std::string in;  // response bytes not parsed yet
+  // Request bytes its socket has not taken yet. The supervisor never blocks
+  // on a worker: a worker busy writing a large result while we wrote it large
+  // arguments would otherwise deadlock the two.
+  std::string out;
+  std::uint64_t bytes_queued = 0;  // request bytes ever queued for it
+  std::uint64_t bytes_sent = 0;    // of which the socket took
 
   bool usable() const noexcept { return fd >= 0 && !dead && !retiring && killed == kill_reason::none; }
   bool active() const noexcept { return !retiring && killed == kill_reason::none; }
@@ -105,6 +112,8 @@ class supervisor {
   void feed(worker& w, std::size_t depth);
   void feed_all();
   void send(worker& w, remote_call* c);
+  std::uint64_t post(worker& w, iovec* iov, int count);
+  void flush(worker& w);
   void read_results(worker& w);
   void complete(worker& w, remote_call* c, wire::kind k, std::string_view payload);
   void retire(worker& w);
@@ -173,16 +182,7 @@ void supervisor::send(worker& w, remote_call* c) {
   iovec iov[3] = {{header, sizeof header},
                   {const_cast<char*>(name.data()), name.size()},
                   {c->args.data(), c->args.size()}};
-  if (!wire::write_all(w.fd, iov, 3)) {
-    // The worker died before it got the job (its end is closed before its
-    // exit is reported): the job goes back ahead of the queue, not blamed on
-    // it, and the worker takes no more. Its exit report settles the rest.
-    w.jobs.pop_back();
-    --w.sent;
-    w.dead = true;
-    retry_.push_front(c);
-    return;
-  }
+  job.frame_end = post(w, iov, 3);
   std::stop_token token = c->stop_token();
   if (token.stop_possible()) job.on_stop.emplace(std::move(token), stop_hook{&job, &k_});
 }
@@ -213,7 +213,7 @@ void supervisor::feed_all() {
       frame[4] = static_cast<char>(wire::request::give_back);
       std::memcpy(frame + 5, &last.seq, 4);
       iovec iov[1] = {{frame, sizeof frame}};
-      wire::write_all(busy->fd, iov, 1);
+      post(*busy, iov, 1);
       break;  // one per idle worker
     }
   }
@@ -238,9 +238,55 @@ void supervisor::complete(worker& w, remote_call* c, wire::kind k, std::string_v
   ++w.done;
 }
 
+// Queues a request frame for w and writes what its socket takes now, without
+// blocking (the rest goes on POLLOUT); returns the frame's end in w's stream.
+// A worker whose socket fails is dead: its exit report settles its jobs.
+std::uint64_t supervisor::post(worker& w, iovec* iov, int count) {
+  std::size_t total = 0;
+  for (int i = 0; i < count; ++i) total += iov[i].iov_len;
+  w.bytes_queued += total;
+  if (w.out.empty() && !w.dead && w.fd >= 0) {  // the common case: straight to the socket, no copy
+    msghdr h{};
+    h.msg_iov = iov;
+    h.msg_iovlen = static_cast<std::size_t>(count);
+    ssize_t n;
+    while ((n = ::sendmsg(w.fd, &h, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+    }
+    if (n < 0 && errno != EAGAIN) {
+      w.dead = true;
+      return w.bytes_queued;
+    }
+    std::size_t skip = n > 0 ? static_cast<std::size_t>(n) : 0;
+    w.bytes_sent += skip;
+    for (int i = 0; i < count; ++i) {
+      std::size_t drop = std::min(skip, iov[i].iov_len);
+      skip -= drop;
+      w.out.append(static_cast<const char*>(iov[i].iov_base) + drop, iov[i].iov_len - drop);
+    }
+  } else {
+    for (int i = 0; i < count; ++i) w.out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+  }
+  return w.bytes_queued;
+}
+
+// Writes what is queued for w as far as its socket takes it (POLLOUT).
+void supervisor::flush(worker& w) {
+  while (!w.out.empty() && !w.dead && w.fd >= 0) {
+    ssize_t n = ::send(w.fd, w.out.data(), w.out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      if (errno != EAGAIN) w.dead = true;
+      return;
+    }
+    w.out.erase(0, static_cast<std::size_t>(n));
+    w.bytes_sent += static_cast<std::uint64_t>(n);
+  }
+}
+
 void supervisor::retire(worker& w) {
   ::close(w.fd);  // end of stream: the worker exits after the jobs it has
   w.fd = -1;
+  w.out.clear();
   w.retiring = true;
 }
 
@@ -331,7 +377,9 @@ void supervisor::requeue_or_fail(std::deque<std::unique_ptr<in_flight>>& jobs, s
 void supervisor::on_exit(worker& w, int status) {
   w.dead = true;    // read_results must not feed it
   read_results(w);  // responses it sent before dying still count
-  if (!w.jobs.empty()) {
+  if (!w.jobs.empty() && w.jobs.front()->frame_end > w.bytes_sent) {
+    requeue_or_fail(w.jobs, 0, w.killed == kill_reason::deadline);  // it never got even the first
+  } else if (!w.jobs.empty()) {
     auto& running = *w.jobs.front();
     running.on_stop.reset();
     running.call->finish_error(w.killed == kill_reason::cancel
@@ -483,7 +531,7 @@ void supervisor::run() {
     fds.push_back({k_.wake_fd_, POLLIN, 0});
     fds.push_back({k_.server_, POLLIN, 0});
     for (const auto& w : workers_)
-      if (w->fd >= 0) fds.push_back({w->fd, POLLIN, 0});
+      if (w->fd >= 0) fds.push_back({w->fd, static_cast<short>(w->out.empty() ? POLLIN : POLLIN | POLLOUT), 0});
     int timeout = -1;  // or until the spawn backoff ends
     if (wanted && active < k_.max_workers_ && spawn_after_ > now)
       timeout = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(spawn_after_ - now).count());
@@ -503,7 +551,8 @@ void supervisor::run() {
       if (fds[i].revents)
         for (auto& w : workers_)
           if (w->fd == fds[i].fd) {
-            read_results(*w);
+            if (fds[i].revents & POLLOUT) flush(*w);
+            if (fds[i].revents & ~POLLOUT) read_results(*w);
             break;
           }
     if (fds[1].revents) handle_server();

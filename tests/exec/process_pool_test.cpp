@@ -81,6 +81,7 @@ std::int64_t big_sum(std::vector<std::int64_t> v) {
   return std::accumulate(v.begin(), v.end(), std::int64_t{0});
 }
 std::string big_string(std::uint64_t n) { return std::string(n, 'x'); }
+std::string reversed(std::string s) { return {s.rbegin(), s.rend()}; }
 int my_pid() { return ::getpid(); }
 int pool_socket_flags() { return ::fcntl(3, F_GETFD); }
 std::string nested_pool() {
@@ -176,6 +177,7 @@ AIO_PROCESS_JOB(ptest::nothing);
 AIO_PROCESS_JOB(ptest::flip);
 AIO_PROCESS_JOB(ptest::big_sum);
 AIO_PROCESS_JOB(ptest::big_string);
+AIO_PROCESS_JOB(ptest::reversed);
 AIO_PROCESS_JOB(ptest::my_pid);
 AIO_PROCESS_JOB(ptest::nested_pool);
 AIO_PROCESS_JOB(ptest::pool_socket_flags);
@@ -324,4 +326,25 @@ TEST(process_pool_start, a_threaded_process_cannot_start_the_fork_server) {
   }
   stop = true;
   t.join();
+}
+
+// Arguments and results far larger than a socket buffer, both ways at once,
+// several jobs deep on each worker: the supervisor queues what a worker's
+// socket does not take yet and goes on reading results, so neither side
+// waits for the other.
+AIO_TEST(process_pool_test, large_arguments_and_results_both_ways_at_once) {
+  aio::process_pool_executor pool(2);
+  constexpr std::size_t jobs = 12, size = 3 << 20;
+  std::vector<std::string> inputs;
+  std::vector<aio::concurrent_future<std::string>> results;
+  for (std::size_t i = 0; i < jobs; ++i) {
+    std::string s(size, 'a');
+    for (std::size_t j = 0; j < size; j += 4096) s[j] = static_cast<char>('a' + (i + j / 4096) % 26);
+    inputs.push_back(s);
+    results.push_back(pool.submit(reversed, std::move(s)));
+  }
+  for (std::size_t i = 0; i < jobs; ++i) {
+    const std::string r = co_await std::move(results[i]);
+    EXPECT_TRUE(r == std::string(inputs[i].rbegin(), inputs[i].rend())) << "job " << i;
+  }
 }

@@ -52,6 +52,8 @@ void nothing(int x);
 std::vector<bool> flip(std::vector<bool> v);
 std::int64_t big_sum(std::vector<std::int64_t> v);
 std::string big_string(std::uint64_t n);
+/// `s` reversed: a large argument and a large result.
+std::string reversed(std::string s);
 int my_pid();
 /// Tries to create a process pool inside a worker: the error it got, or "created".
 std::string nested_pool();
