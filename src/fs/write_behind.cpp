@@ -21,10 +21,16 @@ namespace aio::fs::detail {
 
 namespace {
 
-constexpr std::size_t block_size = std::size_t{256} << 10;
-constexpr std::size_t first_block = std::size_t{16} << 10;  // a file written a little at a time
-constexpr std::size_t max_batch = std::size_t{1} << 20;
+// Blocks are reused, never freed while the queue is busy: fresh memory costs
+// a page fault per 4 KiB on the loop and an unmap on the writer, which
+// measured as much as the copy itself.
+constexpr std::size_t block_size = std::size_t{64} << 10;
+// One system call takes up to this much (coalescing small writes): larger
+// calls saved nothing measurable, and ext4 then allocates large page-cache
+// folios, which cost far more CPU whenever memory is contended.
+constexpr std::size_t max_batch = std::size_t{64} << 10;
 constexpr std::size_t max_spare = write_behind_high / block_size + 4;
+constexpr std::size_t idle_spare = 2;  // kept while no writer runs
 
 }  // namespace
 
@@ -62,11 +68,10 @@ void write_behind::push_locked(std::span<const std::string_view> parts, std::siz
         if (!spare_.empty()) {
           b.data = std::move(spare_.back());
           spare_.pop_back();
-          b.cap = block_size;
         } else {
-          b.cap = std::max(p.size(), queue_.empty() ? first_block : block_size);
-          b.data = std::make_unique_for_overwrite<char[]>(b.cap);
+          b.data = std::make_unique_for_overwrite<char[]>(block_size);
         }
+        b.cap = block_size;
         b.offset = offset;
         queue_.push_back(std::move(b));
         tail = &queue_.back();
@@ -117,7 +122,7 @@ void write_behind::wake_waiters() noexcept {
 }
 
 void write_behind::recycle_locked(block& b) noexcept {
-  if (b.cap == block_size && spare_.size() < max_spare) spare_.push_back(std::move(b.data));
+  if (b.data && spare_.size() < max_spare) spare_.push_back(std::move(b.data));
 }
 
 std::shared_ptr<aio::detail::loop_link> write_behind::due_locked() noexcept {
@@ -221,8 +226,11 @@ void write_behind::run(std::shared_ptr<write_behind> self) noexcept {
   }
   s.running_ = false;
   const int to_close = s.close_after_ ? s.fd_ : -1;
-  std::vector<std::unique_ptr<char[]>> spare = std::move(s.spare_);  // idle: give the memory back
-  s.spare_.clear();
+  std::vector<std::unique_ptr<char[]>> spare;  // idle: give most of the memory back
+  while (s.spare_.size() > idle_spare) {
+    spare.push_back(std::move(s.spare_.back()));
+    s.spare_.pop_back();
+  }
   std::shared_ptr<aio::detail::loop_link> wake = s.due_locked();
   lock.unlock();
   spare.clear();

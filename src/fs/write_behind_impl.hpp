@@ -79,7 +79,7 @@ class write_behind : public std::enable_shared_from_this<write_behind> {
   static void run(std::shared_ptr<write_behind> self) noexcept;
   /// Writes `batch` fully; 0 or an errno, with `written` the bytes that made it.
   int write_batch(std::span<block> batch, std::size_t& written) noexcept;
-  /// Keeps `b`'s memory for reuse when it has the standard size.
+  /// Keeps `b`'s memory for reuse (up to a bound).
   void recycle_locked(block& b) noexcept;
   /// The link to post a wake-up to, if a waiter's mark was reached (disarms).
   std::shared_ptr<aio::detail::loop_link> due_locked() noexcept;
