@@ -26,8 +26,10 @@ file_io_awaiter::file_io_awaiter(aio::detail::io_kind k, int fd, std::string_vie
     a->give_back_slot();
     aio::detail::wake(*a->task);
   };
-  admit_ = [](inflight_node* n) noexcept {
-    auto* a = static_cast<file_io_awaiter*>(n);
+  queued_.op = this;
+  queued_.what_ = "a file-operation slot";
+  queued_.admit_ = [](inflight_node* n) noexcept {
+    auto* a = static_cast<admission*>(n)->op;
     bool done = true;
     try {
       done = a->start();
@@ -39,8 +41,8 @@ file_io_awaiter::file_io_awaiter(aio::detail::io_kind k, int fd, std::string_vie
   cancel_ = [](aio::detail::waiter* w) noexcept {
     auto* a = static_cast<file_io_awaiter*>(w);
     a->cancelling_ = true;
-    if (a->in_queue) {  // never started: leave the queue, holding nothing
-      a->limiter_->dequeue(*a);
+    if (a->queued_.list) {  // never started: leave the queue, holding nothing
+      a->limiter_->dequeue(a->queued_);
       a->limiter_ = nullptr;
       a->res_ = -ECANCELED;
       aio::detail::wake(*a->task);
@@ -58,7 +60,8 @@ bool file_io_awaiter::await_suspend(std::coroutine_handle<> h) {
   if (!admitted && kind_ != aio::detail::io_kind::close) {  // a close frees an fd: it never waits
     limiter_ = &inflight::of(*task->loop_);
     if (!limiter_->try_take()) {
-      limiter_->enqueue(*this);  // admit_ starts it
+      queued_.task = task;
+      limiter_->enqueue(queued_);  // admit_ starts it
       task->suspend(h, this);
       return true;
     }

@@ -35,7 +35,7 @@ namespace aio::fs::detail {
 /// co_await; `what` and `path` name it in errors and must outlive it.
 /// Every op but a close takes a slot of the loop's bound (inflight.hpp) while
 /// it runs, waiting in its FIFO when none is free.
-struct file_io_awaiter : aio::detail::io_awaiter, inflight_node {
+struct file_io_awaiter : aio::detail::io_awaiter {
   concurrent_future<void> job;  // the pool path
   std::string_view what;
   std::string_view path;
@@ -55,6 +55,10 @@ struct file_io_awaiter : aio::detail::io_awaiter, inflight_node {
   bool start();  // true: finished at once, res_ set
   void start_pooled();
   void give_back_slot() noexcept;
+  struct admission : inflight_node {
+    file_io_awaiter* op = nullptr;
+  };
+  admission queued_;             // its place while it waits for a slot
   inflight* limiter_ = nullptr;  // while it holds or waits for a slot
   std::exception_ptr start_error_;  // a start that failed once the op was admitted
 };

@@ -26,23 +26,12 @@ inflight& inflight::of(event_loop& loop) {
 }
 
 void inflight::enqueue(inflight_node& n) noexcept {
-  n.in_prev = tail_;
-  n.in_next = nullptr;
-  n.in_queue = true;
-  if (tail_) tail_->in_next = &n; else head_ = &n;
-  tail_ = &n;
-  ++waiting_;
+  n.woken = n.aborted = false;
+  queue_.push_back(n);
   if (stall_.level_ < 0) arm_stall_timer();
 }
 
-void inflight::dequeue(inflight_node& n) noexcept {
-  if (!n.in_queue) return;
-  if (n.in_prev) n.in_prev->in_next = n.in_next; else head_ = n.in_next;
-  if (n.in_next) n.in_next->in_prev = n.in_prev; else tail_ = n.in_prev;
-  n.in_prev = n.in_next = nullptr;
-  n.in_queue = false;
-  --waiting_;
-}
+void inflight::dequeue(inflight_node& n) noexcept { queue_.remove(n); }
 
 void inflight::release() noexcept {
   --in_flight_;
@@ -60,13 +49,15 @@ void inflight::admit_waiters() noexcept {
   // the outer loop goes on admitting, without recursion.
   if (admitting_) return;
   admitting_ = true;
-  while (head_ && in_flight_ < limit_) {
-    inflight_node* n = head_;
-    dequeue(*n);
-    ++in_flight_;
-    n->admit_(n);
-  }
+  while (!queue_.empty() && in_flight_ < limit_) admit_front();
   admitting_ = false;
+}
+
+void inflight::admit_front() noexcept {
+  auto* n = static_cast<inflight_node*>(queue_.pop_front());
+  n->woken = true;
+  ++in_flight_;
+  n->admit_(n);
 }
 
 void inflight::arm_stall_timer() noexcept {
@@ -76,31 +67,21 @@ void inflight::arm_stall_timer() noexcept {
 
 void inflight::on_stall(aio::detail::timer_node* t) noexcept {
   inflight& self = *static_cast<stall_timer*>(t)->self;
-  if (!self.head_) return;  // nobody waits: the next enqueue arms it again
-  if (self.finished_ == self.finished_armed_) {
-    // Nothing finished for a whole period: the ops in flight may be waiting
-    // for one of the queued ones. Let the first one go beyond the bound.
-    inflight_node* n = self.head_;
-    self.dequeue(*n);
-    ++self.in_flight_;
-    n->admit_(n);
-  }
-  if (self.head_ && self.stall_.level_ < 0) self.arm_stall_timer();
+  if (self.queue_.empty()) return;  // nobody waits: the next enqueue arms it again
+  // Nothing finished for a whole period: the ops in flight may be waiting for
+  // one of the queued ones. Let the first one go beyond the bound.
+  if (self.finished_ == self.finished_armed_) self.admit_front();
+  if (!self.queue_.empty() && self.stall_.level_ < 0) self.arm_stall_timer();
 }
 
 // --- inflight_slot ---------------------------------------------------------------
 
 inflight_slot::inflight_slot() noexcept {
+  what_ = "a file-operation slot";
   admit_ = [](inflight_node* n) noexcept {
     auto* s = static_cast<inflight_slot*>(n);
     s->held_ = true;
-    aio::detail::wake(*s->task_);
-  };
-  cancel_ = [](aio::detail::waiter* w) noexcept {
-    auto* s = static_cast<inflight_slot*>(w);
-    s->limiter_->dequeue(*s);
-    s->aborted_ = true;
-    aio::detail::wake(*s->task_);
+    aio::detail::wake(*s->task);
   };
 }
 
@@ -112,14 +93,9 @@ bool inflight_slot::acquire_awaiter::await_ready() {
 }
 
 void inflight_slot::acquire_awaiter::await_suspend(std::coroutine_handle<> h) {
-  s.task_ = &aio::detail::enter_wait();
-  s.aborted_ = false;
+  s.task = &aio::detail::enter_wait();
   s.limiter_->enqueue(s);
-  s.task_->suspend(h, static_cast<aio::detail::waiter*>(&s));
-}
-
-void inflight_slot::acquire_awaiter::await_resume() const {
-  if (s.aborted_) s.task_->throw_cancelled();
+  s.task->suspend(h, &s);
 }
 
 }  // namespace aio::fs::detail

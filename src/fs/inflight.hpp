@@ -19,6 +19,7 @@
 #include <cstddef>
 
 #include "aio/core/detail/promise.hpp"
+#include "aio/core/detail/wait_list.hpp"
 #include "aio/core/loop.hpp"
 
 namespace aio::fs::detail {
@@ -34,11 +35,8 @@ inline constexpr std::size_t max_in_flight_pool = 128;
 /// beyond the bound.
 inline constexpr auto stall_after = std::chrono::milliseconds(50);
 
-/// A place in the FIFO, inside the waiting awaiter.
-struct inflight_node {
-  inflight_node* in_prev = nullptr;
-  inflight_node* in_next = nullptr;
-  bool in_queue = false;
+/// A place in the FIFO (the core's wait_list), inside the waiting awaiter.
+struct inflight_node : aio::detail::wait_node {
   /// Runs (on the loop thread) when the node is given its slot.
   void (*admit_)(inflight_node*) noexcept = nullptr;
 };
@@ -56,7 +54,7 @@ class inflight final : public loop_extension {
 
   /// Takes a slot when one is free and nobody waits; false otherwise.
   bool try_take() noexcept {
-    if (head_ || in_flight_ >= limit_) return false;
+    if (!queue_.empty() || in_flight_ >= limit_) return false;
     ++in_flight_;
     return true;
   }
@@ -68,7 +66,7 @@ class inflight final : public loop_extension {
   void release() noexcept;
 
   std::size_t in_flight() const noexcept { return in_flight_; }
-  std::size_t waiting() const noexcept { return waiting_; }
+  std::size_t waiting() const noexcept { return queue_.size(); }
   std::size_t limit() const noexcept { return limit_; }
   /// Changes the bound (tests); waiters are admitted at once if it grew.
   void set_limit(std::size_t n) noexcept;
@@ -77,6 +75,7 @@ class inflight final : public loop_extension {
 
  private:
   void admit_waiters() noexcept;
+  void admit_front() noexcept;
   void arm_stall_timer() noexcept;
   static void on_stall(aio::detail::timer_node* t) noexcept;
 
@@ -86,10 +85,8 @@ class inflight final : public loop_extension {
 
   event_loop& loop_;
   stall_timer stall_;
-  inflight_node* head_ = nullptr;
-  inflight_node* tail_ = nullptr;
+  aio::detail::wait_list queue_;
   std::size_t in_flight_ = 0;
-  std::size_t waiting_ = 0;
   std::size_t limit_ = max_in_flight_uring;
   event_loop::duration stall_after_ = stall_after;
   std::uint64_t finished_ = 0;       // slots given back so far
@@ -101,8 +98,9 @@ class inflight final : public loop_extension {
 /// back by the destructor or release(). The ops of the job set
 /// file_io_awaiter::admitted so that they do not take a second slot.
 ///   inflight_slot slot; co_await slot.acquire();
-/// The wait is cancel-safe: a cancelled wait holds nothing.
-class inflight_slot : inflight_node, aio::detail::waiter {
+/// The wait is cancel-safe: a cancelled wait holds nothing (the wait_node's
+/// own cancel hook takes it out of the queue).
+class inflight_slot : inflight_node {
  public:
   inflight_slot() noexcept;
   ~inflight_slot() { release(); }
@@ -113,7 +111,7 @@ class inflight_slot : inflight_node, aio::detail::waiter {
     inflight_slot& s;
     bool await_ready();
     void await_suspend(std::coroutine_handle<> h);
-    void await_resume() const;
+    void await_resume() const { s.resume_or_throw(); }
   };
   /// Waits for a slot of the running loop (at once when one is free).
   acquire_awaiter acquire() noexcept { return {*this}; }
@@ -128,9 +126,7 @@ class inflight_slot : inflight_node, aio::detail::waiter {
 
  private:
   inflight* limiter_ = nullptr;
-  aio::detail::promise_base* task_ = nullptr;
   bool held_ = false;
-  bool aborted_ = false;
 };
 
 }  // namespace aio::fs::detail
