@@ -171,6 +171,45 @@ TEST_P(workers_threads, a_closed_loop_refuses_work) {
   EXPECT_EQ(workers::run_threads(2, [](std::size_t i) { return keep_a_ref_to_a_finished_peer(i); }, on(GetParam())), 0);
 }
 
+task<int> one_step_later() {
+  co_await aio::sleep(0ms);
+  co_return 1;
+}
+
+// Calls that race the target's loop closing all come back: with a value, with
+// cancelled_error (its task was cancelled by the closing loop, maybe before
+// its first step) or with invalid_state_error (the loop was gone) — never a
+// wait for ever.
+task<> race_a_closing_peer(std::size_t i) {
+  if (i == 1) {
+    co_await aio::sleep(20ms);
+    co_return;
+  }
+  int answered = 0, cancelled = 0, hung = 0;
+  for (bool closed = false; !closed;) {
+    for (int kind = 0; kind < 2 && !closed; ++kind) {
+      try {
+        if (kind == 0) co_await aio::wait_for(workers::run_on(1, [] { return one_step_later(); }), 5s);
+        else co_await aio::wait_for(workers::run_on(1, [] { return 1; }), 5s);
+        ++answered;
+      } catch (const invalid_state_error&) {
+        closed = true;
+      } catch (const timeout_error&) {
+        ++hung;
+      } catch (const cancelled_error&) {
+        ++cancelled;
+      }
+    }
+  }
+  EXPECT_EQ(hung, 0);
+  EXPECT_GT(answered, 0);
+  (void)cancelled;  // how many depends on the race
+}
+
+TEST_P(workers_threads, calls_racing_a_closing_peer_all_come_back) {
+  EXPECT_EQ(workers::run_threads(2, [](std::size_t i) { return race_a_closing_peer(i); }, on(GetParam())), 0);
+}
+
 task<> not_in_a_group() {
   EXPECT_THROW(workers::peer(0), invalid_state_error);
   bool refused = false;

@@ -45,6 +45,7 @@ struct remote_call {
   struct nothing {};
   aio::detail::promise_base* task = nullptr;
   bool abandoned = false;
+  bool waiting = false;  // the caller suspended on it (a failed post never did)
   std::shared_ptr<aio::detail::loop_link> caller, target;
   std::optional<std::conditional_t<std::is_void_v<T>, nothing, T>> value;
   std::exception_ptr error;
@@ -52,15 +53,40 @@ struct remote_call {
   // The task running a coroutine `fn` while it runs (no handle: the task
   // holds this state, a handle here would keep both alive forever).
   aio::detail::promise_base* remote = nullptr;
+  bool finished = false;  // the remote task's body ran to its end
   struct remote_done : aio::detail::done_node {
-    remote_call* self = nullptr;
+    std::shared_ptr<remote_call> keep;  // until that task is done: its done_node lives here
   } done;
 
-  // Target loop: queue the outcome back to the caller (dropped if its loop closed).
-  static void hand_back(const std::shared_ptr<remote_call>& self) {
-    post(self->caller, [self] {
-      if (!self->abandoned) aio::detail::wake(*self->task);
-    });
+  // Target loop: queue the outcome back to the caller (dropped if its loop
+  // closed). Never throws: out of memory, the caller waits until cancelled.
+  static void hand_back(const std::shared_ptr<remote_call>& self) noexcept {
+    try {
+      post(self->caller, [self] {
+        if (!self->abandoned && self->waiting) aio::detail::wake(*self->task);
+      });
+    } catch (...) {
+    }
+  }
+};
+
+// The posted start of a call: if the target's loop drops it unrun (it closed
+// after the post), the caller is told so instead of waiting for ever.
+template <class T>
+struct start_guard {
+  std::shared_ptr<remote_call<T>> call;  // null once started (or moved from)
+  explicit start_guard(std::shared_ptr<remote_call<T>> c) noexcept : call(std::move(c)) {}
+  start_guard(start_guard&&) noexcept = default;
+  start_guard& operator=(start_guard&&) = delete;
+  ~start_guard() {
+    if (!call) return;
+    try {
+      call->error = std::make_exception_ptr(
+          invalid_state_error("aio::workers::run_on: the worker's loop closed before it ran the call"));
+    } catch (...) {
+      call->error = std::current_exception();
+    }
+    remote_call<T>::hand_back(call);
   }
 };
 
@@ -74,7 +100,7 @@ task<> run_remote_task(std::shared_ptr<remote_call<T>> call, F fn) {
   } catch (...) {  // cancelled_error too: the caller gets it
     call->error = std::current_exception();
   }
-  remote_call<T>::hand_back(call);
+  call->finished = true;  // the task's done_node hands the outcome back
 }
 
 // Target loop: runs `fn` unless the caller gave up first.
@@ -84,9 +110,14 @@ void start_remote(const std::shared_ptr<remote_call<T>>& call, F& fn) {
   if constexpr (task_value<std::invoke_result_t<F&>>::is_task) {
     auto h = create_task(run_remote_task<T, F>(call, std::move(fn)), "run_on");
     call->remote = h.promise();
-    call->done.self = call.get();
+    call->done.keep = call;
+    // Runs when the task ends, also when it was cancelled before its first
+    // step (a closing loop does that) and its body never ran.
     call->done.on_done_ = [](aio::detail::done_node* n, aio::detail::promise_base&) noexcept {
-      static_cast<typename remote_call<T>::remote_done*>(n)->self->remote = nullptr;
+      std::shared_ptr<remote_call<T>> self = std::move(static_cast<typename remote_call<T>::remote_done*>(n)->keep);
+      self->remote = nullptr;
+      if (!self->finished && !self->error) self->error = std::make_exception_ptr(cancelled_error());
+      remote_call<T>::hand_back(self);
     };
     call->remote->add_done(call->done);
     return;
@@ -132,6 +163,7 @@ struct remote_awaiter : aio::detail::waiter {
     call->task = &aio::detail::enter_wait();  // a pending cancel throws here: nothing was posted
     if (!post(call->target, std::move(start)))
       throw invalid_state_error("aio::workers::run_on: the worker's loop has closed");
+    call->waiting = true;  // a hand-back runs on this thread, after this step: it sees it
     call->task->suspend(h, this);
   }
   T await_resume() {
@@ -146,7 +178,10 @@ struct run_on_awaiter : remote_awaiter<T> {
   F fn;
   run_on_awaiter(std::shared_ptr<remote_call<T>> c, F f) : remote_awaiter<T>(std::move(c)), fn(std::move(f)) {}
   void await_suspend(std::coroutine_handle<> h) {
-    this->suspend(h, [call = this->call, f = std::move(fn)]() mutable { start_remote<T, F>(call, f); });
+    this->suspend(h, [g = start_guard<T>(this->call), f = std::move(fn)]() mutable {
+      std::shared_ptr<remote_call<T>> call = std::move(g.call);
+      start_remote<T, F>(call, f);
+    });
   }
 };
 
@@ -161,6 +196,9 @@ std::shared_ptr<aio::detail::loop_link> peer_link(std::size_t i);
 /// No asyncio equivalent (asyncio.run_coroutine_threadsafe + wrap_future
 /// is the closest). Throws invalid_state_error outside a run_threads worker
 /// or when worker i's loop has closed, std::out_of_range for a bad index.
+/// If worker i's loop closes meanwhile, the caller still resumes: with
+/// cancelled_error when the closing loop cancelled the call's task (even
+/// before its first step), invalid_state_error when it dropped the call unrun.
 /// Cancel-safe on the caller's side: the caller resumes at once with
 /// cancelled_error, a call not started yet never runs, a task<T> already
 /// running there is cancelled, and a late result is discarded.
