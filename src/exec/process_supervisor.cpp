@@ -69,6 +69,7 @@ struct worker {
   pid_t pid = 0;
   bool retiring = false;  // asked to exit (max_tasks_per_child, shutdown)
   bool dead = false;      // a write to it failed, or the fork server reported its exit
+  bool answered = false;  // it sent at least one response
   kill_reason killed = kill_reason::none;
   std::deque<std::unique_ptr<in_flight>> jobs;  // sent, in order; the first one runs
   std::size_t sent = 0;  // towards max_tasks_per_child (jobs given back do not count)
@@ -131,6 +132,7 @@ class supervisor {
   std::uint32_t next_id_ = 1;
   bool server_gone_ = false;
   unsigned spawn_failures_ = 0;
+  unsigned silent_deaths_ = 0;  // workers in a row that died without answering anything
   clock_type::time_point spawn_after_ = clock_type::time_point::min();
   static constexpr std::size_t read_buffer_size = 256 * 1024;
   std::unique_ptr<char[]> read_buffer_ = std::make_unique_for_overwrite<char[]>(read_buffer_size);
@@ -320,6 +322,8 @@ void supervisor::read_results(worker& w) {
       if (it == w.jobs.end()) continue;  // not ours: ignored
       std::unique_ptr<in_flight> job = std::move(*it);
       w.jobs.erase(it);
+      w.answered = true;
+      silent_deaths_ = 0;
       job->on_stop.reset();
       if (k == wire::kind::returned) {  // never started: another worker runs it
         --w.sent;
@@ -435,6 +439,11 @@ void supervisor::handle_server() {
       w.pid = m.a;
       spawn_failures_ = 0;
     } else if (m.what == fs::op::exited) {
+      // One crashing job is a job's fault; workers dying one after another
+      // without answering anything (a worker that cannot start its thread,
+      // say) are replaced with a growing delay, not in a tight fork loop.
+      if (!w.answered && w.active() && ++silent_deaths_ >= 2)
+        spawn_after_ = clock_type::now() + std::chrono::milliseconds(50 << std::min(silent_deaths_ - 1, 7u));
       on_exit(w, m.a);
       workers_.erase(it);
     } else if (m.what == fs::op::spawn_failed) {
