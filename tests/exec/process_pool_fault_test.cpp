@@ -215,18 +215,19 @@ AIO_TEST(process_pool_fault_test, a_job_sent_behind_a_running_one_counts_as_runn
 AIO_TEST(process_pool_fault_test, a_job_behind_a_long_one_moves_to_an_idle_worker) {
   aio::process_pool_executor pool(2);  // pipeline_depth 4: jobs wait inside the workers
   scratch_dir dir;
-  auto a = pool.submit(mark_and_nap, dir / "a", 5000);
+  auto a = pool.submit(mark_and_wait, dir / "a", dir / "go");  // runs until told
   auto b = pool.submit(nap, 200);
   auto c = pool.submit(my_pid);  // sent behind a or b
   auto d = pool.submit(my_pid);
   auto e = pool.submit(my_pid);
   co_await wait_for_file(dir / "a");
   EXPECT_EQ(co_await b, 200);
-  co_await c;  // those behind a are given back to b's idle worker: not after 5 s
+  co_await c;  // those behind a are given back to b's idle worker: a never ends by itself
   co_await d;
   co_await e;
   EXPECT_FALSE(a.done());
-  EXPECT_EQ(co_await a, 5000);
+  touch(dir / "go");
+  EXPECT_EQ(co_await a, 1);
 }
 
 // A program that ignores SIGCHLD before its first pool (a daemon idiom) still

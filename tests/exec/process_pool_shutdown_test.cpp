@@ -71,9 +71,7 @@ AIO_TEST(process_pool_shutdown_test, the_deadline_kills_busy_workers) {
   co_await wait_for_file(dir / "slow");
   while (pool.worker_pids().size() < 2) co_await aio::sleep(1ms);
   auto pids = pool.worker_pids();
-  auto start = std::chrono::steady_clock::now();
-  pool.shutdown(true, false, 100ms);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);  // not the jobs' 30 s
+  pool.shutdown(true, false, 100ms);  // the deadline, not the jobs' 30 s: the errors below say so
   try {
     co_await slow;
     ADD_FAILURE() << "no error";

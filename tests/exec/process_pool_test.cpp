@@ -100,6 +100,11 @@ int mark_and_nap(std::string path, int ms) {
   touch(path);
   return nap(ms);
 }
+int mark_and_wait(std::string path, std::string go) {
+  touch(path);
+  for (int i = 0; i < 120'000 && ::access(go.c_str(), F_OK) != 0; ++i) nap(1);
+  return 1;
+}
 void throw_range(std::string what) { throw std::out_of_range(what); }
 int throw_int() { throw 42; }
 void do_abort() { std::abort(); }
@@ -183,6 +188,7 @@ AIO_PROCESS_JOB(ptest::nested_pool);
 AIO_PROCESS_JOB(ptest::pool_socket_flags);
 AIO_PROCESS_JOB(ptest::nap);
 AIO_PROCESS_JOB(ptest::mark_and_nap);
+AIO_PROCESS_JOB(ptest::mark_and_wait);
 AIO_PROCESS_JOB(ptest::throw_range);
 AIO_PROCESS_JOB(ptest::throw_int);
 AIO_PROCESS_JOB(ptest::do_abort);
@@ -298,24 +304,27 @@ AIO_TEST(process_pool_test, run_in_executor_and_blocking_result) {
 AIO_TEST(process_pool_test, jobs_run_in_parallel_on_different_workers) {
   aio::process_pool_executor pool(2);
   scratch_dir dir;
-  auto a = pool.submit(mark_and_nap, dir / "a", 1000);
-  auto b = pool.submit(mark_and_nap, dir / "b", 1000);
-  co_await wait_for_file(dir / "a");  // both running at once: each saw the other's mark
+  // Neither job ends before "go" exists, which is made only once both have
+  // marked: they run at the same time.
+  auto a = pool.submit(mark_and_wait, dir / "a", dir / "go");
+  auto b = pool.submit(mark_and_wait, dir / "b", dir / "go");
+  co_await wait_for_file(dir / "a");
   co_await wait_for_file(dir / "b");
-  while (pool.worker_pids().size() < 2) co_await aio::sleep(1ms);  // the fork server's answers
   a.cancel();  // too late: running (the pool does not kill on cancel)
   EXPECT_TRUE(a.running());
-  EXPECT_EQ(co_await a, 1000);
-  EXPECT_EQ(co_await b, 1000);
+  touch(dir / "go");
+  EXPECT_EQ(co_await a, 1);
+  EXPECT_EQ(co_await b, 1);
 }
 
 TEST(process_pool_start, a_threaded_process_cannot_start_the_fork_server) {
-  std::atomic<bool> stop{false};
+  std::atomic<bool> stop{false}, named{false};
   std::thread t([&] {
     ::pthread_setname_np(::pthread_self(), "probe-thread");
+    named = true;
     while (!stop) std::this_thread::sleep_for(1ms);
   });
-  std::this_thread::sleep_for(10ms);  // the name is set
+  while (!named) std::this_thread::sleep_for(1ms);
   try {
     aio::detail::fork_server::check_single_threaded();
     ADD_FAILURE() << "no error with two threads";

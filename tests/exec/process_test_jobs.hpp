@@ -55,6 +55,8 @@ std::string big_string(std::uint64_t n);
 /// `s` reversed: a large argument and a large result.
 std::string reversed(std::string s);
 int my_pid();
+/// Creates `path`, then waits (up to 2 minutes) until `go` exists; returns 1.
+int mark_and_wait(std::string path, std::string go);
 /// Tries to create a process pool inside a worker: the error it got, or "created".
 std::string nested_pool();
 /// The fd flags of the worker's socket to the pool (fd 3).
