@@ -165,7 +165,9 @@ class process_pool_executor {
   /// serialised now, so later changes to them are not seen. A lambda, a
   /// function object or an unsupported type is a compile-time error. Any
   /// thread. Throws invalid_state_error after shutdown, std::length_error for
-  /// arguments over 4 GiB encoded. Cancelling the
+  /// arguments over 4 GiB encoded; the future fails with
+  /// broken_process_pool_error once the pool's fork server has died (nothing
+  /// can start a worker any more). Cancelling the
   /// awaiting task: a queued job is dropped (never runs); a running one is
   /// killed with its worker when kill_on_cancel is set, else it finishes and
   /// its result is discarded.
@@ -196,8 +198,11 @@ class process_pool_executor {
   /// cancel_futures, the queued jobs are dropped (their futures throw
   /// cancelled_error); with wait, blocks the calling thread until every job
   /// ended and every worker exited and was reaped — but past `deadline`
-  /// (beyond Python) the queued jobs are dropped and the busy workers killed,
-  /// their jobs failing with broken_process_pool_error. Idempotent; any thread.
+  /// (beyond Python) the busy workers are killed, the job each was running
+  /// failing with broken_process_pool_error ("at the shutdown deadline"), and
+  /// every job not started yet (queued here, or waiting inside a worker
+  /// behind the running one) is dropped: its future throws cancelled_error.
+  /// Idempotent; any thread.
   void shutdown(bool wait = true, bool cancel_futures = false,
                 std::chrono::milliseconds deadline = no_deadline);
 
