@@ -165,9 +165,9 @@ class process_pool_executor {
   /// serialised now, so later changes to them are not seen. A lambda, a
   /// function object or an unsupported type is a compile-time error. Any
   /// thread. Throws invalid_state_error after shutdown, std::length_error for
-  /// arguments over 4 GiB encoded; the future fails with
-  /// broken_process_pool_error once the pool's fork server has died (nothing
-  /// can start a worker any more). Cancelling the
+  /// arguments over 4 GiB encoded, broken_process_pool_error once the fork
+  /// server has died (nothing can start a worker any more; jobs queued then
+  /// fail with it too). Cancelling the
   /// awaiting task: a queued job is dropped (never runs); a running one is
   /// killed with its worker when kill_on_cancel is set, else it finishes and
   /// its result is discarded.
