@@ -12,7 +12,11 @@
 //
 // SIGTERM and SIGINT to the process stop every worker as workers::run
 // does (main cancelled, stopping() done, cancelled again after
-// shutdown_timeout). Unlike worker processes, a worker thread that fails
+// shutdown_timeout). The signals are blocked in the calling thread and in
+// every thread the library starts (executors, pools); a thread of the
+// program's own that was started before run_threads without them blocked
+// may still take them (block them in main() first, as for any signalfd).
+// Unlike worker processes, a worker thread that fails
 // is not restarted (a crash takes the whole process), and a thread that
 // blocks forever keeps run_threads from returning.
 
