@@ -9,7 +9,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
+#include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -31,6 +34,32 @@ constexpr std::size_t block_size = std::size_t{64} << 10;
 constexpr std::size_t max_batch = std::size_t{64} << 10;
 constexpr std::size_t max_spare = write_behind_high / block_size + 4;
 constexpr std::size_t idle_spare = 2;  // kept while no writer runs
+
+// The writer jobs running. The pool's threads do not hold the process open,
+// so exit waits for them (up to a bound): a file dropped at the end of main
+// still gets its queued bytes, as Python flushes buffered files at exit.
+struct running_writers {
+  std::mutex mutex;
+  std::condition_variable idle;
+  int count = 0;
+
+  static running_writers& get() {
+    static auto* w = new running_writers;  // never destroyed: used by the exit handler
+    static std::once_flag registered;
+    std::call_once(registered, [] { std::atexit(&wait_for_all); });
+    return *w;
+  }
+  static void wait_for_all() {
+    running_writers& w = get();
+    std::unique_lock lock(w.mutex);
+    w.idle.wait_for(lock, std::chrono::seconds(30), [&] { return w.count == 0; });
+  }
+  void add(int n) {
+    std::lock_guard lock(mutex);
+    count += n;
+    if (count == 0) idle.notify_all();
+  }
+};
 
 }  // namespace
 
@@ -57,7 +86,14 @@ void write_behind::push_locked(std::span<const std::string_view> parts, std::siz
   if (total == 0) return;
   if (!running_) {
     // Submitted first: if no thread can take it, nothing was queued.
-    aio::detail::internal_executor().submit([self = shared_from_this()] { run(self); });
+    running_writers& writers = running_writers::get();
+    writers.add(1);
+    try {
+      aio::detail::internal_executor().submit([self = shared_from_this()] { run(self); });
+    } catch (...) {
+      writers.add(-1);
+      throw;
+    }
     running_ = true;
   }
   for (std::string_view p : parts) {
@@ -236,6 +272,7 @@ void write_behind::run(std::shared_ptr<write_behind> self) noexcept {
   spare.clear();
   if (to_close >= 0) ::close(to_close);  // already on a pool thread
   s.post(wake);
+  running_writers::get().add(-1);
 }
 
 // --- the awaiter ---------------------------------------------------------------

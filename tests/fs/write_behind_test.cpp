@@ -12,9 +12,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <latch>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "aio/core/create_task.hpp"
@@ -23,6 +25,7 @@
 #include "aio/exec/thread_pool_executor.hpp"
 #include "aio/fs/file.hpp"
 #include "aio/fs/read_file.hpp"
+#include "aio/net/subprocess.hpp"
 #include "aio_test.hpp"
 #include "fs_test_util.hpp"
 
@@ -392,6 +395,40 @@ AIO_TEST(fs_write_behind_test, the_destructor_writes_the_queue_then_closes) {
   EXPECT_EQ(co_await settled_size(d / "dropped", data.size()), data.size());
   EXPECT_EQ(co_await fs::test::settled_fd_count(fds), fds);
   EXPECT_TRUE(co_await fs::read_file(d / "dropped") == data);
+}
+
+AIO_TEST(fs_write_behind_test, a_file_dropped_just_before_exit_is_still_written) {
+  constexpr const char* child_env = "AIO_FS_TEST_WRITE_BEHIND_FILE";
+  const std::string data = fs::test::pattern(3 * mib, 21);  // under the high-water mark: all of it queued
+  if (const char* path = std::getenv(child_env)) {
+    // The child: every pool thread busy for a while (so the writer has not
+    // started when main ends), 3 MiB queued, the file dropped, then exit at
+    // once.
+    static std::atomic<int> busy{0};
+    for (int i = 0; i < 4; ++i)
+      aio::detail::internal_executor().submit([] {
+        busy.fetch_add(1);
+        std::this_thread::sleep_for(300ms);
+      });
+    for (int i = 0; i < 5000 && busy.load() < 4; ++i) co_await aio::sleep(1ms);
+    {
+      auto f = co_await fs::open(path, "w");
+      for (std::size_t at = 0; at < data.size(); at += 4 * kib) co_await f.write(std::string_view(data).substr(at, 4 * kib));
+    }
+    std::exit(0);
+  }
+  temp_dir d;
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  aio::subprocess_options o;
+  o.stdout = aio::subprocess::pipe;
+  o.stderr = aio::subprocess::stdout;
+  o.extra_env[child_env] = d / "out";
+  o.extra_env["ASAN_OPTIONS"] = "detect_leaks=0";  // it exits with frames still alive, on purpose
+  std::vector<std::string> args(1, "--gtest_filter=*a_file_dropped_just_before_exit_is_still_written/uring");
+  auto p = co_await aio::create_subprocess_exec(self, args, o);
+  auto out = co_await p.communicate();
+  EXPECT_EQ(co_await p.wait(), 0) << out.out;
+  EXPECT_TRUE(co_await fs::read_file(d / "out") == data) << out.out;
 }
 
 AIO_TEST(fs_write_behind_test, a_moved_file_keeps_its_queue) {
