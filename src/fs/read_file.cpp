@@ -54,12 +54,12 @@ file_shape shape_of(int fd, const std::string& path) {
   return s;
 }
 
-// One coroutine frame and the string per file: openat, fstat (the inode is in
-// memory once the file is open: no blocking), read, close, no `file` object.
-// The whole job holds one slot of the loop's bound (inflight.hpp), so a
-// gather of 10,000 keeps at most that many files open and buffers allocated;
-// a special file (a FIFO may wait forever) gives its slot back after the
-// open and its reads take one each instead.
+// read_file once it holds its slot of the loop's bound (inflight.hpp), which
+// it keeps from open to close, so a gather of 10,000 keeps at most that many
+// files open and buffers allocated. openat, fstat (the inode is in memory
+// once the file is open: no blocking), read, close, with no `file` object
+// and one frame. A special file (a FIFO may wait forever) gives the slot back
+// after the open and its reads take one each instead.
 task<std::string> read_file_held(const std::string& path, detail::inflight_slot& slot) {
   int fd = -1;
   {
@@ -117,8 +117,19 @@ task<std::string> read_file_held(const std::string& path, detail::inflight_slot&
   co_return data;
 }
 
+// Waits for the slot in a small frame: the large one (three ops) exists only
+// for the files in flight.
+task<std::string> read_file_impl(std::string path) {
+  detail::inflight_slot slot;
+  co_await slot.acquire();
+  co_return co_await read_file_held(path, slot);
+}
+
 task<> write_impl(std::string path, std::string_view data, const char* mode) {
-  file f = co_await open(path, mode);
+  // One write, then close: write-behind would only copy the data and hold it.
+  open_options options;
+  options.write_behind = false;
+  file f = co_await open(path, mode, options);
   std::exception_ptr failure;
   try {
     co_await f.write(data);
@@ -163,6 +174,7 @@ task<> write_atomic_impl(std::filesystem::path path, std::string_view data) {
   std::string target = path.string();
   std::string temp = temp_name_for(path);
   open_options options;
+  options.write_behind = false;  // one write, then fsync: nothing to gain from a copy
   bool keep_mode = false;
   std::uint32_t mode = 0;
   try {
@@ -198,15 +210,6 @@ task<> write_atomic_impl(std::filesystem::path path, std::string_view data) {
   std::string dir = path.parent_path().string();
   if (dir.empty()) dir.push_back('.');  // (not dir = ".": GCC 12 -O3 warns -Wrestrict on it)
   co_await sync_directory(std::move(dir));
-}
-
-
-// Waits for the slot in a small frame: the large one (three ops) exists only
-// for the files in flight.
-task<std::string> read_file_impl(std::string path) {
-  detail::inflight_slot slot;
-  co_await slot.acquire();
-  co_return co_await read_file_held(path, slot);
 }
 
 }  // namespace
