@@ -130,9 +130,9 @@ enum class whence { set, cur, end };
 /// An open file. Like the object aiofiles.open returns (binary mode: bytes in
 /// std::string / spans). Move-only. Loop thread only. Destroying an open file
 /// closes it without blocking the loop (the close runs on the pool; with
-/// write-behind, once the queued writes are written: nothing is lost, but
-/// their errors are); it must not be destroyed while one of its operations is
-/// in flight. The calls that use the position (read*, readline, lines,
+/// write-behind, once the queued writes are written — the process's exit
+/// waits for that, up to 30 s: nothing is lost, but their errors are); it
+/// must not be destroyed while one of its operations is in flight. The calls that use the position (read*, readline, lines,
 /// write*, seek) must not overlap one another; pread/pwrite may overlap
 /// anything. With write-behind, every call except tell/fileno/name/is_open
 /// first waits until the queued writes are in the kernel, and throws the
