@@ -34,6 +34,7 @@ constexpr std::size_t block_size = std::size_t{64} << 10;
 constexpr std::size_t max_batch = std::size_t{64} << 10;
 constexpr std::size_t max_spare = write_behind_high / block_size + 4;
 constexpr std::size_t idle_spare = 2;  // kept while no writer runs
+constexpr std::size_t small_copy = std::size_t{8} << 10;  // copied under the lock, coalescing
 
 // The writer jobs running. The pool's threads do not hold the process open,
 // so exit waits for them (up to a bound): a file dropped at the end of main
@@ -82,20 +83,22 @@ void write_behind::close_in_background() noexcept {
   close_detached(fd_);
 }
 
+void write_behind::start_writer_locked() {
+  if (running_) return;
+  running_writers& writers = running_writers::get();
+  writers.add(1);
+  try {
+    aio::detail::internal_executor().submit([self = shared_from_this()] { run(self); });
+  } catch (...) {
+    writers.add(-1);
+    throw;
+  }
+  running_ = true;
+}
+
 void write_behind::push_locked(std::span<const std::string_view> parts, std::size_t total, std::uint64_t offset) {
   if (total == 0) return;
-  if (!running_) {
-    // Submitted first: if no thread can take it, nothing was queued.
-    running_writers& writers = running_writers::get();
-    writers.add(1);
-    try {
-      aio::detail::internal_executor().submit([self = shared_from_this()] { run(self); });
-    } catch (...) {
-      writers.add(-1);
-      throw;
-    }
-    running_ = true;
-  }
+  start_writer_locked();  // first: if no thread can take it, nothing was queued
   for (std::string_view p : parts) {
     while (!p.empty()) {
       block* tail = queue_.empty() ? nullptr : &queue_.back();
@@ -118,6 +121,51 @@ void write_behind::push_locked(std::span<const std::string_view> parts, std::siz
       offset += n;
       p.remove_prefix(n);
     }
+  }
+  pending_ += total;
+  dirty_ = true;
+}
+
+void write_behind::stage_locked(std::size_t total) {
+  staging_.resize((total + block_size - 1) / block_size);
+  for (block& b : staging_) {
+    if (spare_.empty()) break;
+    b.data = std::move(spare_.back());
+    spare_.pop_back();
+  }
+}
+
+void write_behind::fill_staging(std::span<const std::string_view> parts) {
+  auto b = staging_.begin();
+  for (std::string_view p : parts) {
+    while (!p.empty()) {
+      if (b->size == block_size) ++b;
+      if (!b->data) b->data = std::make_unique_for_overwrite<char[]>(block_size);
+      b->cap = block_size;
+      std::size_t n = std::min(p.size(), block_size - b->size);
+      std::memcpy(b->data.get() + b->size, p.data(), n);
+      b->size += n;
+      p.remove_prefix(n);
+    }
+  }
+}
+
+void write_behind::publish_locked(std::size_t total, std::uint64_t offset) {
+  struct recycle_staging {
+    write_behind& s;
+    ~recycle_staging() {
+      for (block& b : s.staging_) s.recycle_locked(b);
+      s.staging_.clear();
+    }
+  } cleanup{*this};
+  // Failed meanwhile: these bytes come after the failure and are dropped;
+  // the error is thrown by the next call.
+  if (error_ != 0) return;
+  start_writer_locked();
+  for (block& b : staging_) {
+    b.offset = offset;
+    offset += b.size;
+    queue_.push_back(std::move(b));
   }
   pending_ += total;
   dirty_ = true;
@@ -277,28 +325,52 @@ void write_behind::run(std::shared_ptr<write_behind> self) noexcept {
 
 // --- the awaiter ---------------------------------------------------------------
 
-bool write_behind_awaiter::try_finish_locked(bool force) {
+write_behind_awaiter::step write_behind_awaiter::decide_locked(bool force) {
   write_behind& s = *s_;
   if (s.error_ != 0) {
     error_ = std::exchange(s.error_, 0);
     *pos_ = s.error_offset_;
     done_ = true;
-    return true;
+    return step::done;
   }
   if (drain_) {
-    if (s.pending_ != 0 && !force) return false;
+    if (s.pending_ != 0 && !force) return step::wait;
     s.dirty_ = s.pending_ != 0;
     if (s.append_ && s.end_known_) *pos_ = s.end_;
-  } else {
-    if (s.pending_ + total_ > write_behind_high && !force) return false;
-    // Appends land after the end the writer last saw and what is queued
-    // (exact while this file is the only one appending).
-    if (s.append_ && s.end_known_) *pos_ = s.end_ + s.pending_;
-    s.push_locked(parts_, total_, *pos_);
-    *pos_ += total_;
+    done_ = true;
+    return step::done;
   }
+  if (s.pending_ + total_ > write_behind_high && !force) return step::wait;
   done_ = true;
-  return true;
+  if (total_ > small_copy) {
+    s.stage_locked(total_);
+    return step::copy;
+  }
+  // Small: copied under the lock, into the tail block when it continues it.
+  // Appends land after the end the writer last saw and what is queued
+  // (exact while this file is the only one appending).
+  if (s.append_ && s.end_known_) *pos_ = s.end_ + s.pending_;
+  s.push_locked(parts_, total_, *pos_);
+  *pos_ += total_;
+  return step::done;
+}
+
+void write_behind_awaiter::copy() {
+  // A large copy runs outside the lock, so that the writer, which takes the
+  // lock after every system call, never sleeps on it.
+  write_behind& s = *s_;
+  try {
+    s.fill_staging(parts_);
+  } catch (...) {
+    std::lock_guard lock(s.mu_);
+    for (write_behind::block& b : s.staging_) s.recycle_locked(b);
+    s.staging_.clear();
+    throw;
+  }
+  std::lock_guard lock(s.mu_);
+  if (s.append_ && s.end_known_) *pos_ = s.end_ + s.pending_;
+  s.publish_locked(total_, *pos_);
+  *pos_ += total_;
 }
 
 bool write_behind_awaiter::await_ready() {
@@ -306,23 +378,30 @@ bool write_behind_awaiter::await_ready() {
     done_ = true;
     return true;
   }
-  std::lock_guard lock(s_->mu_);
-  return try_finish_locked(false);
+  step st;
+  {
+    std::lock_guard lock(s_->mu_);
+    st = decide_locked(false);
+  }
+  if (st == step::copy) copy();
+  return st != step::wait;
 }
 
 bool write_behind_awaiter::await_suspend(std::coroutine_handle<> h) {
   node_.task = &aio::detail::enter_wait();
   node_.mark = drain_ ? 0 : write_behind_low;
   node_.what_ = drain_ ? "file write-behind drain" : "file write-behind space";
+  step st;
   {
     std::lock_guard lock(s_->mu_);
-    if (try_finish_locked(false)) return false;
-    s_->link_ = aio::detail::link_of(*node_.task->loop_);
-    if (!s_->arm_locked(node_.mark)) {  // the writer got there meanwhile
-      try_finish_locked(true);
-      return false;
+    st = decide_locked(false);
+    if (st == step::wait) {
+      s_->link_ = aio::detail::link_of(*node_.task->loop_);
+      if (!s_->arm_locked(node_.mark)) st = decide_locked(true);  // the writer got there meanwhile
     }
   }
+  if (st == step::copy) copy();
+  if (st != step::wait) return false;
   s_->waiters_.push_back(node_);
   node_.task->suspend(h, &node_);
   suspended_ = true;
@@ -332,8 +411,12 @@ bool write_behind_awaiter::await_suspend(std::coroutine_handle<> h) {
 void write_behind_awaiter::await_resume() {
   if (suspended_) node_.resume_or_throw();  // a cancelled wait copied nothing
   if (!done_) {
-    std::lock_guard lock(s_->mu_);
-    try_finish_locked(true);
+    step st;
+    {
+      std::lock_guard lock(s_->mu_);
+      st = decide_locked(true);
+    }
+    if (st == step::copy) copy();
   }
   if (error_ != 0) throw_fs_error(error_, "write", s_->path_);  // the deferred error, once
 }

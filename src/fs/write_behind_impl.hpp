@@ -68,6 +68,15 @@ class write_behind : public std::enable_shared_from_this<write_behind> {
   // --- loop thread, under mu_ -------------------------------------------------
   /// Copies `parts` (total bytes) to go at `offset`; starts the writer if idle.
   void push_locked(std::span<const std::string_view> parts, std::size_t total, std::uint64_t offset);
+  /// Submits the writer job unless one runs (throws if no thread can take it).
+  void start_writer_locked();
+  /// A large push in three steps, the copy outside the lock: staging_ gets
+  /// enough blocks (spares first), fill_staging copies into them, and
+  /// publish_locked queues them at `offset` (or drops them if a write failed
+  /// meanwhile: its error comes next).
+  void stage_locked(std::size_t total);
+  void fill_staging(std::span<const std::string_view> parts);
+  void publish_locked(std::size_t total, std::uint64_t offset);
   /// Asks the writer to wake the loop (link_) once pending_ <= mark. False
   /// if it already is (nothing armed).
   bool arm_locked(std::size_t mark) noexcept;
@@ -105,6 +114,7 @@ class write_behind : public std::enable_shared_from_this<write_behind> {
 
   // --- loop thread only --------------------------------------------------------
   aio::detail::wait_list waiters_;
+  std::vector<block> staging_;  // a large push being copied
   bool dirty_ = false;  // pushed since the last drain that saw the queue empty
 };
 
@@ -131,8 +141,11 @@ class write_behind_awaiter {
   void await_resume();
 
  private:
-  /// Under mu_: true when done (acted, or an error to throw was taken).
-  bool try_finish_locked(bool force);
+  enum class step { wait, done, copy };
+  /// Under mu_: wait; done (acted, or an error to throw was taken); or copy
+  /// (a large push, staged: copy() finishes it outside the lock).
+  step decide_locked(bool force);
+  void copy();
 
   write_behind* s_;
   std::uint64_t* pos_;

@@ -143,6 +143,42 @@ AIO_TEST(fs_write_behind_test, many_small_writes_land_in_order) {
   EXPECT_EQ(fs::test::checksum(co_await fs::read_file(d / "w")), fs::test::checksum(data));
 }
 
+AIO_TEST(fs_write_behind_test, mixed_sizes_small_and_staged_land_in_order) {
+  // Writes under 8 KiB are copied into the tail block; larger ones are
+  // staged in whole blocks: interleaved, with seeks back and forth.
+  temp_dir d;
+  std::string want = fs::test::pattern(5 * mib, 19);
+  const std::string src = fs::test::pattern(5 * mib, 23);
+  auto f = co_await fs::open(d / "x", "w+");
+  co_await f.write(want);  // the base content, written directly (above the threshold)
+  std::uint64_t at = 0;
+  for (std::size_t i = 0; i < 200; ++i) {
+    std::size_t n = (i % 3 == 0) ? (i * 7919) % 300000 + 1 : (i * 131) % 9000 + 1;
+    if (at + n > want.size()) at = (i * 104729) % (want.size() / 2);
+    if (i % 17 == 0) co_await f.seek(static_cast<std::int64_t>(at));
+    else at = f.tell();
+    if (at + n > want.size()) continue;
+    std::string_view piece = std::string_view(src).substr(i * 1000, n);
+    co_await f.write(piece);
+    want.replace(at, n, piece);
+    at += n;
+  }
+  co_await f.seek(0);
+  EXPECT_EQ(fs::test::checksum(co_await f.read()), fs::test::checksum(want));
+  auto g = co_await fs::open(d / "a", "a");
+  std::string appended;
+  for (std::size_t i = 0; i < 50; ++i) {
+    std::string_view piece = std::string_view(src).substr(i * 20000, 20000 + i);
+    co_await g.write(piece);
+    appended += piece;
+  }
+  EXPECT_EQ(g.tell(), appended.size());
+  co_await g.close();
+  co_await f.close();
+  EXPECT_TRUE(co_await fs::read_file(d / "a") == appended);
+  EXPECT_EQ(fs::test::checksum(co_await fs::read_file(d / "x")), fs::test::checksum(want));
+}
+
 AIO_TEST(fs_write_behind_test, writelines_and_readline_after_seek) {
   temp_dir d;
   std::vector<std::string> lines;
