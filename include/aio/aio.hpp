@@ -33,6 +33,7 @@
 #include "aio/fs/copy_file.hpp"
 #include "aio/fs/directory.hpp"
 #include "aio/fs/file.hpp"
+#include "aio/fs/in_flight.hpp"
 #include "aio/fs/link.hpp"
 #include "aio/fs/read_file.hpp"
 #include "aio/fs/scandir.hpp"

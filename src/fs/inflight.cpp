@@ -2,6 +2,9 @@
 #include "inflight.hpp"
 
 #include <memory>
+#include <stdexcept>
+
+#include "aio/fs/in_flight.hpp"
 
 namespace aio::fs::detail {
 
@@ -99,3 +102,14 @@ void inflight_slot::acquire_awaiter::await_suspend(std::coroutine_handle<> h) {
 }
 
 }  // namespace aio::fs::detail
+
+namespace aio::fs {
+
+std::size_t max_in_flight() { return detail::inflight::of(get_running_loop()).limit(); }
+
+void set_max_in_flight(std::size_t n) {
+  if (n == 0) throw std::invalid_argument("set_max_in_flight: the bound must be at least 1");
+  detail::inflight::of(get_running_loop()).set_limit(n);
+}
+
+}  // namespace aio::fs

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "aio/core/sleep.hpp"
 #include "aio/core/timeout.hpp"
 #include "aio/fs/file.hpp"
+#include "aio/fs/in_flight.hpp"
 #include "aio/fs/read_file.hpp"
 #include "aio/fs/stat.hpp"
 #include "aio_test.hpp"
@@ -389,4 +391,31 @@ AIO_TEST(fs_inflight_test, read_file_cancelled_at_every_point_leaves_no_fd_and_n
     if (!idle) co_await aio::sleep(1ms);
   }
   EXPECT_TRUE(idle) << limiter().in_flight() << " in flight, " << limiter().waiting() << " waiting";
+}
+
+AIO_TEST(fs_inflight_test, the_bound_is_read_and_set_through_the_public_calls) {
+  const bool uring = aio::get_running_loop().backend_name() == "io_uring";
+  EXPECT_EQ(fs::max_in_flight(), uring ? 64u : 128u);
+  bool refused = false;
+  try {
+    fs::set_max_in_flight(0);
+  } catch (const std::invalid_argument&) {
+    refused = true;
+  }
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(fs::max_in_flight(), uring ? 64u : 128u);
+  // A raise starts waiting calls at once, while the one holding the only
+  // slot still waits.
+  temp_dir d;
+  const std::vector<std::string> paths = make_files(d, 1);
+  slot_holder blocked(d);
+  CO_ASSERT_TRUE(co_await blocked.start(true));
+  auto queued = aio::create_task(stat_size(paths[0]));
+  CO_ASSERT_TRUE(co_await until(1, 1));
+  fs::set_max_in_flight(2);
+  EXPECT_EQ(fs::max_in_flight(), 2u);
+  EXPECT_EQ(limiter().waiting(), 0u);
+  EXPECT_EQ(co_await queued, content_of(0).size());
+  EXPECT_FALSE(blocked.reader.done());
+  EXPECT_TRUE(co_await blocked.finish());
 }
