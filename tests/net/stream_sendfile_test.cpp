@@ -81,6 +81,29 @@ AIO_TEST(stream_sendfile, writes_issued_meanwhile_go_after_the_file) {
   EXPECT_TRUE(got == f.data + "|after");
 }
 
+// sendfile called while the flusher still sends older bytes: a write issued
+// after the call goes after the file, not between the old bytes and the file.
+AIO_TEST(stream_sendfile, a_write_after_the_call_goes_after_the_file_while_older_bytes_drain) {
+  auto [fc, fs] = co_await stream_test::tcp_fds();
+  stream_test::small_buffers(fc);
+  stream_test::small_buffers(fs);
+  aio::stream_options o;
+  o.high_water = 8 << 20;  // the writes below are taken at once
+  auto a = aio::make_streams(aio::make_fd_transport(fc), o);
+  auto b = aio::make_streams(aio::make_fd_transport(fs));
+  const std::string old(2 << 20, 'o');  // far more than the sockets hold: the flusher keeps sending
+  co_await a.second.write(old);
+  pattern_file f(64 << 10);
+  auto sender = aio::create_task(a.second.sendfile(f.fd));
+  co_await aio::sleep(0ms);  // sendfile waits for the old bytes
+  EXPECT_FALSE(sender.done());
+  CO_ASSERT_TRUE(a.second.buffer_size() > 0);
+  co_await a.second.write("|trailer");
+  std::string got = co_await b.first.readexactly(old.size() + f.data.size() + 8);
+  EXPECT_EQ(co_await sender, f.data.size());
+  EXPECT_TRUE(got == old + f.data + "|trailer") << "the trailer came before the file";
+}
+
 AIO_TEST(stream_sendfile, to_a_pipe) {
   int p[2];
   CO_ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
