@@ -61,11 +61,18 @@ struct abandonable_io : detail::io_awaiter {
   }
 };
 
-// Points `slot` at the op while it is awaited.
+// Points `slot` at the op while it is awaited. On the way out, with a result
+// or with cancelled_error (a task cancel that met close() on the same op),
+// the owner closes its fd if close() came meanwhile.
+template <class Owner>
 struct op_slot {
+  Owner& owner;
   abandonable_io*& slot;
-  op_slot(abandonable_io*& s, abandonable_io& op) noexcept : slot(s) { slot = &op; }
-  ~op_slot() { slot = nullptr; }
+  op_slot(Owner& o, abandonable_io*& s, abandonable_io& op) noexcept : owner(o), slot(s) { slot = &op; }
+  ~op_slot() {
+    slot = nullptr;
+    owner.finish_op();
+  }
 };
 
 constexpr std::uint32_t poll_in = 0x001, poll_out = 0x004;
@@ -118,10 +125,9 @@ class fd_transport final : public detail::plain_transport {
                         socket_ ? 0 : poll_in);
       int r;
       {
-        op_slot in(reading_, op);
+        op_slot in(*this, reading_, op);
         r = co_await op;
       }
-      finish_op();
       if (closing_) co_return 0;
       if (r < 0) throw_errno(-r, socket_ ? "recv" : "wait for pipe", fd_);
       if (socket_) {
@@ -145,10 +151,9 @@ class fd_transport final : public detail::plain_transport {
       abandonable_io op(detail::io_kind::poll, fd_, nullptr, 0, poll_out);
       int w;
       {
-        op_slot in(writing_, op);
+        op_slot in(*this, writing_, op);
         w = co_await op;
       }
-      finish_op();
       if (closing_) throw_errno(EPIPE, "write to a closed transport", fd_);
       if (w < 0) throw_errno(-w, "wait for writable", fd_);
     }
@@ -211,10 +216,9 @@ class fd_transport final : public detail::plain_transport {
     abandonable_io op(detail::io_kind::poll, fd_, nullptr, 0, poll_out);
     int w;
     {
-      op_slot in(writing_, op);
+      op_slot in(*this, writing_, op);
       w = co_await op;
     }
-    finish_op();
     if (closing_) co_return false;
     if (w < 0) throw_errno(-w, "wait for writable", fd_);
     co_return true;
@@ -232,7 +236,6 @@ class fd_transport final : public detail::plain_transport {
   bool is_closing() const noexcept override { return closing_; }
   int fd() const noexcept override { return closing_ ? -1 : fd_; }
 
- private:
   // The fd is closed only when no operation uses it any more: closing it
   // under an epoll registration would lose the wake-up.
   void finish_op() noexcept {
@@ -242,6 +245,7 @@ class fd_transport final : public detail::plain_transport {
     }
   }
 
+ private:
   int fd_;
   bool socket_;
   bool closing_ = false;

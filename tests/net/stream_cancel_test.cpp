@@ -96,6 +96,26 @@ AIO_TEST(stream_cancel, a_pending_cancel_throws_at_the_read_and_consumes_nothing
   EXPECT_EQ(co_await a.first.readexactly(7), "partial");
 }
 
+// A task cancel and close() meeting on the same read in flight: the fd is
+// still closed at once (the peer sees the end of the stream), although the
+// stream objects live on.
+AIO_TEST(stream_cancel, cancel_and_close_on_the_same_read_still_close_the_socket) {
+  auto [a, b] = co_await stream_test::tcp_pair();
+  auto t = aio::create_task(read_some(a.first));
+  co_await aio::sleep(0ms);  // the read waits in the backend
+  t.cancel();
+  a.second.close();
+  bool cancelled = false;
+  try {
+    co_await t;
+  } catch (const aio::cancelled_error&) {
+    cancelled = true;
+  }
+  EXPECT_TRUE(cancelled);
+  std::string rest = co_await aio::wait_for(b.first.read(), 10s);  // a timeout: the fd stayed open
+  EXPECT_EQ(rest, "");
+}
+
 AIO_TEST(stream_cancel, timeout_on_readline_keeps_the_partial_line) {
   auto [a, b] = co_await stream_test::tcp_pair();
   co_await b.second.write("slow ");
