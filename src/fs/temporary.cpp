@@ -14,10 +14,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
-#include <condition_variable>
-#include <cstdlib>
-#include <mutex>
 #include <random>
 #include <string>
 #include <system_error>
@@ -25,6 +21,7 @@
 
 #include "aio/exec/thread_pool_executor.hpp"
 #include "aio/fs/directory.hpp"
+#include "exit_wait_impl.hpp"
 #include "file_io_impl.hpp"
 #include "pool_call_impl.hpp"
 #include "remove_tree_impl.hpp"
@@ -105,28 +102,6 @@ task<temporary_file> make_file_impl(std::string prefix, std::string suffix,
   co_return temporary_file(std::move(f));
 }
 
-// Removals that destructors handed to the pool. The pool's threads do not
-// hold the process open, so exit waits for them (up to a bound): a temporary
-// dropped at the end of main is still removed, as Python's finalizers run at
-// interpreter exit.
-struct pending_removals {
-  std::mutex mutex;
-  std::condition_variable idle;
-  int count = 0;
-
-  static pending_removals& get() {
-    static auto* p = new pending_removals;  // never destroyed: used by the exit handler
-    static std::once_flag registered;
-    std::call_once(registered, [] { std::atexit(&wait_for_all); });
-    return *p;
-  }
-  static void wait_for_all() {
-    pending_removals& p = get();
-    std::unique_lock lock(p.mutex);
-    p.idle.wait_for(lock, std::chrono::seconds(30), [&] { return p.count == 0; });
-  }
-};
-
 // The blocking removal of an owned name (a tree, or one file); errors are
 // dropped (nobody is left to hear them), as a TemporaryDirectory finalizer does.
 void remove_owned(const std::string& path, bool tree) noexcept {
@@ -144,16 +119,10 @@ void remove_owned(const std::string& path, bool tree) noexcept {
 
 // remove_owned off the loop, on the internal pool.
 void remove_detached(std::string path, bool tree) noexcept {
-  pending_removals& pending = pending_removals::get();
-  {
-    std::lock_guard lock(pending.mutex);
-    ++pending.count;
-  }
+  detail::exit_waits_for(1);  // a temporary dropped at the end of main is still removed
   auto job = [](const std::string& name, bool whole_tree) noexcept {
     remove_owned(name, whole_tree);
-    pending_removals& left = pending_removals::get();
-    std::lock_guard lock(left.mutex);
-    if (--left.count == 0) left.idle.notify_all();
+    detail::exit_waits_for(-1);
   };
   try {
     aio::detail::internal_executor().submit(job, path, tree);

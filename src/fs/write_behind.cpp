@@ -9,14 +9,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <climits>
-#include <condition_variable>
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 
 #include "aio/exec/thread_pool_executor.hpp"
+#include "exit_wait_impl.hpp"
 #include "file_io_impl.hpp"
 #include "write_behind_impl.hpp"
 
@@ -35,32 +33,6 @@ constexpr std::size_t max_batch = std::size_t{64} << 10;
 constexpr std::size_t max_spare = write_behind_high / block_size + 4;
 constexpr std::size_t idle_spare = 2;  // kept while no writer runs
 constexpr std::size_t small_copy = std::size_t{8} << 10;  // copied under the lock, coalescing
-
-// The writer jobs running. The pool's threads do not hold the process open,
-// so exit waits for them (up to a bound): a file dropped at the end of main
-// still gets its queued bytes, as Python flushes buffered files at exit.
-struct running_writers {
-  std::mutex mutex;
-  std::condition_variable idle;
-  int count = 0;
-
-  static running_writers& get() {
-    static auto* w = new running_writers;  // never destroyed: used by the exit handler
-    static std::once_flag registered;
-    std::call_once(registered, [] { std::atexit(&wait_for_all); });
-    return *w;
-  }
-  static void wait_for_all() {
-    running_writers& w = get();
-    std::unique_lock lock(w.mutex);
-    w.idle.wait_for(lock, std::chrono::seconds(30), [&] { return w.count == 0; });
-  }
-  void add(int n) {
-    std::lock_guard lock(mutex);
-    count += n;
-    if (count == 0) idle.notify_all();
-  }
-};
 
 }  // namespace
 
@@ -85,12 +57,11 @@ void write_behind::close_in_background() noexcept {
 
 void write_behind::start_writer_locked() {
   if (running_) return;
-  running_writers& writers = running_writers::get();
-  writers.add(1);
+  exit_waits_for(1);  // a file dropped at the end of main still gets its bytes
   try {
     aio::detail::internal_executor().submit([self = shared_from_this()] { run(self); });
   } catch (...) {
-    writers.add(-1);
+    exit_waits_for(-1);
     throw;
   }
   running_ = true;
@@ -320,7 +291,7 @@ void write_behind::run(std::shared_ptr<write_behind> self) noexcept {
   spare.clear();
   if (to_close >= 0) ::close(to_close);  // already on a pool thread
   s.post(wake);
-  running_writers::get().add(-1);
+  exit_waits_for(-1);
 }
 
 // --- the awaiter ---------------------------------------------------------------

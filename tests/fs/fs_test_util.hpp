@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // Helpers of the fs tests: a scratch directory, fd counting (and waiting for
-// the pool's closes), cancellation at every yield, checksums, and the error
-// an awaited call throws.
+// the pool's closes), cancellation at every yield, checksums, the error an
+// awaited call throws, and this binary run again as a child.
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <system_error>
 
 #include <gtest/gtest.h>
@@ -21,6 +22,7 @@
 #include "aio/core/errors.hpp"
 #include "aio/core/sleep.hpp"
 #include "aio/core/task.hpp"
+#include "aio/net/subprocess.hpp"
 #include "aio_test.hpp"
 
 namespace aio::fs::test {
@@ -87,6 +89,31 @@ aio::task<> cancel_at_every_point(Make make, int n) {
     EXPECT_EQ(co_await settled_fd_count(baseline), baseline) << "cancelled after " << k << " yields";
   }
   EXPECT_GT(cancelled, 0);
+}
+
+/// What run_self_as_child saw.
+struct child_result {
+  int status = -1;
+  std::string out;  // stdout and stderr
+};
+
+/// Runs this test binary again, with `env`=`value` and only the uring run
+/// of `test` (a test name), for a test whose child does its part and exits
+/// at once (leak detection off: it exits with frames still alive).
+inline aio::task<child_result> run_self_as_child(std::string env, std::string value, std::string test) {
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  aio::subprocess_options o;
+  o.stdout = aio::subprocess::pipe;
+  o.stderr = aio::subprocess::stdout;
+  o.extra_env[env] = value;
+  o.extra_env["ASAN_OPTIONS"] = "detect_leaks=0";
+  std::vector<std::string> args(1, "--gtest_filter=*" + test + "/uring");
+  auto p = co_await aio::create_subprocess_exec(self, args, o);
+  auto out = co_await p.communicate();
+  child_result r;
+  r.status = co_await p.wait();
+  r.out = std::move(out.out);
+  co_return r;
 }
 
 /// FNV-1a: enough to tell two large buffers apart.

@@ -241,16 +241,8 @@ AIO_TEST(fs_temporary_test, a_temporary_dropped_just_before_exit_is_still_remove
     std::exit(0);
   }
   temp_dir d;
-  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  aio::subprocess_options o;
-  o.stdout = aio::subprocess::pipe;
-  o.stderr = aio::subprocess::stdout;
-  o.extra_env[child_env] = d.path.string();
-  o.extra_env["ASAN_OPTIONS"] = "detect_leaks=0";  // it exits with frames still alive, on purpose
-  std::vector<std::string> args(
-      1, "--gtest_filter=*a_temporary_dropped_just_before_exit_is_still_removed/uring");
-  auto p = co_await aio::create_subprocess_exec(self, args, o);
-  auto out = co_await p.communicate();
-  EXPECT_EQ(co_await p.wait(), 0) << out.out;
-  EXPECT_TRUE((co_await fs::listdir(d.path)).empty()) << out.out;
+  fs::test::child_result child = co_await fs::test::run_self_as_child(
+      child_env, d.path.string(), "a_temporary_dropped_just_before_exit_is_still_removed");
+  EXPECT_EQ(child.status, 0) << child.out;
+  EXPECT_TRUE((co_await fs::listdir(d.path)).empty()) << child.out;
 }
