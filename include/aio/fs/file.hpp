@@ -182,7 +182,9 @@ class file {
   /// offset when no '\n' comes within open_options::max_line bytes (the
   /// position then stays at the line's start: readline(size) reads it in
   /// pieces); std::system_error for I/O errors; aio::invalid_state_error if
-  /// another readline/lines() of this file is waiting for data.
+  /// another readline/lines() of this file is waiting for data. With
+  /// write-behind, a read from the file first waits for the queued writes
+  /// (and throws a queued write's error, once), as read() does.
   /// Cancel-safe: nothing is consumed until the line is complete (what was
   /// read ahead stays buffered, the position is unchanged).
   task<std::string> readline();
@@ -260,13 +262,16 @@ class file {
   /// waits for them first, and throws their error). Cancel-safe (the sync
   /// may still complete).
   task<> fsync();
-  /// Like os.fdatasync: data (and the metadata needed to read it) on disk.
+  /// Like os.fdatasync: data (and the metadata needed to read it) on disk,
+  /// queued writes included, as fsync().
   task<> fdatasync();
   /// Like truncate(size): the file becomes `size` bytes (zeros when it
   /// grows). One io_uring op (IORING_OP_FTRUNCATE) where the kernel has it
   /// (Linux 6.9+, probed at run time), else a pool thread. Position unchanged;
-  /// the read-ahead is dropped. Throws std::system_error (EINVAL for a file
-  /// not open for writing). A cancelled truncate may still have happened.
+  /// the read-ahead is dropped. Queued writes are written first (their
+  /// error is thrown, once, and the file is not truncated). Throws
+  /// std::system_error (EINVAL for a file not open for writing). A cancelled
+  /// truncate may still have happened.
   task<> truncate(std::uint64_t size);
   /// Like os.fstat: size, mode, times (after the queued writes).
   task<stat_result> stat();
