@@ -129,6 +129,11 @@ detail::stream_closed_awaiter stream_writer::wait_closed() {
 void stream_writer::write_eof() {
   auto& s = state_of(s_, "write_eof");
   if (s.eof_requested || s.closing || s.closed) return;
+  // TLS 1.2 has no half-close: close_notify asks the peer to stop writing
+  // too, so the answer the caller waits for might never come (asyncio
+  // raises NotImplementedError here).
+  if (s.t && !s.t->can_write_eof())
+    throw invalid_state_error("stream_writer::write_eof: this transport cannot half-close (TLS 1.2: use close())");
   s.eof_requested = true;
   s.wake_all_writers();  // they now throw invalid_state_error
   s.kick();

@@ -115,6 +115,26 @@ AIO_TEST(tls_streams, extra_info_through_the_writer) {
   co_await srv.wait_closed();
 }
 
+// TLS 1.2 cannot half-close (close_notify ends both directions): write_eof
+// refuses, as asyncio's does, and the stream stays usable.
+AIO_TEST(tls_streams, write_eof_over_tls12_is_refused) {
+  auto client = client_context();
+  client.set_maximum_version(tls::version::tls1_2);
+  aio::connect_options o = tls_options();
+  o.ssl = client;
+  auto srv = co_await tls_server(&line_echo);
+  auto [r, w] = co_await aio::open_connection("127.0.0.1", port_of(srv), o);
+  EXPECT_EQ(w.get_extra_info("version"), "TLSv1.2");
+  EXPECT_FALSE(w.can_write_eof());
+  EXPECT_THROW(w.write_eof(), aio::invalid_state_error);
+  co_await w.write("still open\n");
+  EXPECT_EQ(co_await r.readline(), "still open\n");
+  w.close();
+  co_await w.wait_closed();
+  srv.close();
+  co_await srv.wait_closed();
+}
+
 AIO_TEST(tls_streams, megabytes_echoed_with_half_close) {
   auto srv = co_await tls_server(&bulk_echo);
   auto [r, w] = co_await aio::open_connection("127.0.0.1", port_of(srv), tls_options());

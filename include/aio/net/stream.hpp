@@ -146,13 +146,16 @@ class stream_writer {
   /// Like `await StreamWriter.drain()`, stronger on purpose: waits until
   /// every byte written before the call was handed to the transport (asyncio
   /// only waits for the buffer to drop under the high-water mark, which
-  /// write() already does). Any number of tasks may wait. Throws the
+  /// write() already does); a sendfile() in progress is not waited for (await
+  /// the sendfile itself). Any number of tasks may wait. Throws the
   /// connection's std::system_error if it failed, or EPIPE when the stream
   /// was closed first. Cancel-safe: only the wait is abandoned.
   [[nodiscard]] detail::stream_drain_awaiter drain();
   /// Like `StreamWriter.write_eof()`: half-closes after the buffered bytes
   /// are sent (the peer reads end of stream; reading goes on). Later writes
-  /// throw invalid_state_error. For a pipe this closes it.
+  /// throw invalid_state_error. For a pipe this closes it. Throws
+  /// invalid_state_error when can_write_eof() is false (TLS 1.2, whose
+  /// close_notify ends both directions; asyncio raises NotImplementedError).
   void write_eof();
   /// Like `StreamWriter.can_write_eof()`.
   bool can_write_eof() const noexcept;

@@ -40,7 +40,9 @@ class transport {
   virtual task<> write_eof() = 0;
   /// False when the transport cannot half-close (TLS 1.2 and older peers).
   virtual bool can_write_eof() const noexcept { return true; }
-  /// Closes at once (idempotent); operations still in flight finish with errors.
+  /// Closes at once (idempotent). A read in flight ends as at end of stream
+  /// (0 bytes), a write in flight with EPIPE; the fd is closed once no
+  /// operation uses it.
   virtual void close() noexcept = 0;
   virtual bool is_closing() const noexcept = 0;
   /// The socket or pipe fd, or -1 once closed.
