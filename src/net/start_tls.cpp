@@ -18,22 +18,10 @@ task<> upgrade(stream_ref ref, const secure_layer& layer, std::string server_hos
   if (s.reading) throw invalid_state_error("start_tls: a read is waiting on the stream");
   if (s.hold_at) throw invalid_state_error("start_tls: another start_tls is in progress");
   s.check_writable("start_tls()");
-  s.hold_at = s.accepted;  // what was written so far goes out in clear; the rest waits
-  try {
-    co_await acquire_write_side(s, "start_tls()", true);
-  } catch (...) {
-    s.hold_at.reset();
-    s.kick();  // the held writes go out after all
-    if (!s.exclusive)
-      while (s.idle.wake_front()) {
-      }
-    throw;
-  }
+  // What was written so far goes out in clear; the rest waits for TLS.
+  co_await hold_and_acquire_write_side(s, "start_tls()");
   exclusive_guard guard{s};
-  struct unhold_writes {
-    stream_state& s;
-    ~unhold_writes() { s.hold_at.reset(); }
-  } writes_held{s};
+  writes_held held{s};
   if (s.reading) throw invalid_state_error("start_tls: a read is waiting on the stream");
   s.reading = true;  // reads now would see the transport go away under them
   struct unhold {

@@ -53,22 +53,9 @@ task<std::size_t> send_file(stream_ref ref, int file_fd, std::uint64_t offset,
   }
   // What was written so far goes before the file; writes issued from now on
   // wait behind it, even while the flusher is still sending older bytes.
-  s.hold_at = s.accepted;
-  try {
-    co_await acquire_write_side(s, "sendfile()", true);
-  } catch (...) {
-    s.hold_at.reset();
-    s.kick();  // the held writes go out after all
-    if (!s.exclusive)
-      while (s.idle.wake_front()) {
-      }
-    throw;
-  }
+  co_await hold_and_acquire_write_side(s, "sendfile()");
   exclusive_guard guard{s};
-  struct unhold_writes {
-    stream_state& s;
-    ~unhold_writes() { s.hold_at.reset(); }
-  } writes_held{s};
+  writes_held held{s};
   const std::size_t want = count.value_or(std::numeric_limits<std::size_t>::max());
   std::size_t total = 0;
   bool zero_copy = s.plain != nullptr;

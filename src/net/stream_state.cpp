@@ -111,6 +111,20 @@ task<> acquire_write_side(stream_state& s, const char* what, bool upgrade) {
   }
 }
 
+task<> hold_and_acquire_write_side(stream_state& s, const char* what) {
+  s.hold_at = s.accepted;
+  try {
+    co_await acquire_write_side(s, what, true);
+  } catch (...) {
+    s.hold_at.reset();
+    s.kick();  // the held writes go out after all
+    if (!s.exclusive)
+      while (s.idle.wake_front()) {
+      }
+    throw;
+  }
+}
+
 void stream_state::fail(std::exception_ptr e) noexcept {
   if (!error) error = std::move(e);
   close_transport();

@@ -112,10 +112,23 @@ struct list_wait : wait_node {
 /// start_tls. Throws as check_writable; cancel-safe.
 task<> acquire_write_side(stream_state& s, const char* what, bool upgrade = false);
 
+/// Pins the write boundary at what was accepted so far (writes issued from
+/// now on wait behind it) and takes the write side once every byte before it
+/// is sent: sendfile and start_tls, whose bytes must go exactly there. On an
+/// error the boundary is dropped and the held writes go out; otherwise the
+/// caller drops it (a writes_held) when done. Cancel-safe.
+task<> hold_and_acquire_write_side(stream_state& s, const char* what);
+
 /// Gives the write side back when it leaves scope.
 struct exclusive_guard {
   stream_state& s;
   ~exclusive_guard() { s.release_exclusive(); }
+};
+
+/// Drops the write boundary of hold_and_acquire_write_side when it leaves scope.
+struct writes_held {
+  stream_state& s;
+  ~writes_held() { s.hold_at.reset(); }
 };
 
 [[noreturn]] void throw_stream_errno(int err, const std::string& what);
