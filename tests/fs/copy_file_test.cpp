@@ -162,7 +162,7 @@ AIO_TEST(fs_copy_file_test, cancellation_leaves_no_fd_and_removes_nothing) {
   temp_dir d;
   const std::string big = fs::test::pattern(64u << 20);
   co_await fs::write_file(d / "src", big);
-  int baseline = fs::test::open_fd_count();
+  int baseline = fs::test::baseline_fd_count();
   int cancelled = 0;
   for (int k = 0; k < 8; ++k) {
     auto t = aio::create_task(fs::copy_file(d / "src", d / "dst"));

@@ -136,7 +136,7 @@ class private_mounts {
 AIO_TEST_SUITE(fs_faults_test);
 
 AIO_TEST(fs_faults_test, dev_full_fails_every_write_with_enospc_naming_the_path) {
-  const int fds = fs::test::open_fd_count();
+  const int fds = fs::test::baseline_fd_count();
   auto f = co_await fs::open("/dev/full", "w");
   caught c = co_await error_of(f.write("a few bytes"));
   EXPECT_EQ(c.err, ENOSPC);
@@ -161,7 +161,7 @@ AIO_TEST(fs_faults_test, a_full_file_system_reports_the_short_write_then_enospc)
     ADD_FAILURE() << m.error;  // root (CI) or user namespaces are needed: say so, never pass quietly
     co_return;
   }
-  const int fds = fs::test::open_fd_count();
+  const int fds = fs::test::baseline_fd_count();
   const std::string path = m.full() + "/big";
   const std::string data = fs::test::pattern(4 * tmpfs_size, 5);
   auto f = co_await fs::open(path, "w");
@@ -210,7 +210,7 @@ AIO_TEST(fs_faults_test, a_read_only_file_system_refuses_writers_naming_the_path
     ADD_FAILURE() << m.error;
     co_return;
   }
-  const int fds = fs::test::open_fd_count();
+  const int fds = fs::test::baseline_fd_count();
   const std::string existing = m.ro() + "/existing";
   caught c = co_await error_of(fs::open(existing, "w"));
   EXPECT_EQ(c.err, EROFS);

@@ -165,7 +165,7 @@ AIO_TEST(fs_file_test, operations_on_a_closed_file_throw_ebadf) {
 
 AIO_TEST(fs_file_test, moved_file_keeps_the_fd_and_destructor_closes_it) {
   temp_dir d;
-  int before = fs::test::open_fd_count();
+  int before = fs::test::baseline_fd_count();
   {
     auto f = co_await fs::open(d / "m", "w");
     fs::file g = std::move(f);

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 #include <system_error>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -35,6 +36,20 @@ using aio::test::temp_dir;
 inline int open_fd_count() {
   int n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+/// open_fd_count() for a test's starting point: once two counts 5 ms apart
+/// agree (at most 100 ms), so that an earlier test's fd still being closed on
+/// the pool does not shift the baseline.
+inline int baseline_fd_count() {
+  int n = open_fd_count();
+  for (int i = 0; i < 20; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const int again = open_fd_count();
+    if (again == n) break;
+    n = again;
+  }
   return n;
 }
 

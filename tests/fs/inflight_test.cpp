@@ -170,7 +170,7 @@ AIO_TEST_SUITE(fs_inflight_test);
 AIO_TEST(fs_inflight_test, ten_thousand_files_at_once_come_back_exact_in_order_within_the_bound) {
   temp_dir d;
   const std::vector<std::string> paths = make_files(d, 10'000);
-  const int baseline = fs::test::open_fd_count();
+  const int baseline = fs::test::baseline_fd_count();
   watch w;
   auto watcher = aio::create_task(watch_fds(w));
   std::vector<aio::task<std::string>> reads;
@@ -195,7 +195,7 @@ AIO_TEST(fs_inflight_test, ten_thousand_files_at_once_come_back_exact_in_order_w
 AIO_TEST(fs_inflight_test, a_cancelled_gather_of_read_files_leaves_no_fd_and_nothing_queued) {
   temp_dir d;
   const std::vector<std::string> paths = make_files(d, 2'000);
-  const int baseline = fs::test::open_fd_count();
+  const int baseline = fs::test::baseline_fd_count();
   for (int yields = 0; yields < 6; ++yields) {
     auto all = aio::create_task(read_all(paths));
     for (int i = 0; i < yields; ++i) co_await aio::sleep(0s);
@@ -265,7 +265,7 @@ AIO_TEST(fs_inflight_test, a_read_file_queued_behind_a_full_bound_is_cancelled_c
   const std::vector<std::string> paths = make_files(d, 3);
   slot_holder blocked(d);
   CO_ASSERT_TRUE(co_await blocked.start(true));
-  const int baseline = fs::test::open_fd_count();
+  const int baseline = fs::test::baseline_fd_count();
   auto queued = aio::create_task(read_whole(paths[2]));
   CO_ASSERT_TRUE(co_await until(1, 1));
   EXPECT_TRUE(co_await cancel_and_wait(queued));
@@ -282,7 +282,7 @@ AIO_TEST(fs_inflight_test, a_close_never_waits_for_a_slot) {
   fs::file other = co_await fs::open(paths[0], "rb");
   slot_holder blocked(d);
   CO_ASSERT_TRUE(co_await blocked.start(true));
-  const int baseline = fs::test::open_fd_count();
+  const int baseline = fs::test::baseline_fd_count();
   auto closing = aio::create_task(other.close());
   co_await aio::sleep(0s);
   EXPECT_EQ(limiter().waiting(), 0u);  // not queued behind the blocked read

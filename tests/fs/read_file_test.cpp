@@ -27,7 +27,7 @@ AIO_TEST_SUITE(fs_read_file_test);
 
 AIO_TEST(fs_read_file_test, small_and_empty_files_read_whole) {
   temp_dir d;
-  const int fds = fs::test::open_fd_count();
+  const int fds = fs::test::baseline_fd_count();
   put_file(d / "empty", "");
   EXPECT_EQ(co_await fs::read_file(d / "empty"), "");
   put_file(d / "one", "x");
