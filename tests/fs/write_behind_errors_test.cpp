@@ -28,9 +28,9 @@ namespace fs = aio::fs;
 using namespace fs::test;
 using namespace std::chrono_literals;
 
-AIO_TEST_SUITE(fs_write_behind_errors_test);
+AIO_TEST_SUITE(fs_write_behind_errors_thread_test);
 
-AIO_TEST(fs_write_behind_errors_test, a_failed_queued_write_is_thrown_by_flush_once) {
+AIO_TEST(fs_write_behind_errors_thread_test, a_failed_queued_write_is_thrown_by_flush_once) {
   temp_dir d;
   const std::string data = fs::test::pattern(128 * kib, 11);
   const std::string path = d / "big";
@@ -45,7 +45,7 @@ AIO_TEST(fs_write_behind_errors_test, a_failed_queued_write_is_thrown_by_flush_o
   EXPECT_TRUE(back == data.substr(0, 64 * kib));
 }
 
-AIO_TEST(fs_write_behind_errors_test, a_failed_queued_write_is_thrown_by_close_and_the_fd_is_released) {
+AIO_TEST(fs_write_behind_errors_thread_test, a_failed_queued_write_is_thrown_by_close_and_the_fd_is_released) {
   temp_dir d;
   const int fds = fs::test::open_fd_count();
   const std::string path = d / "big";
@@ -63,7 +63,7 @@ AIO_TEST(fs_write_behind_errors_test, a_failed_queued_write_is_thrown_by_close_a
   EXPECT_EQ((co_await fs::read_file(path)).size(), 64 * kib + 4);
 }
 
-AIO_TEST(fs_write_behind_errors_test, the_next_call_of_any_kind_reports_the_error) {
+AIO_TEST(fs_write_behind_errors_thread_test, the_next_call_of_any_kind_reports_the_error) {
   temp_dir d;
   const std::string path = d / "big";
   auto f = co_await fs::open(path, "w+");
@@ -76,7 +76,7 @@ AIO_TEST(fs_write_behind_errors_test, the_next_call_of_any_kind_reports_the_erro
   co_await f.close();
 }
 
-AIO_TEST(fs_write_behind_errors_test, a_later_write_reports_the_error_and_copies_nothing) {
+AIO_TEST(fs_write_behind_errors_thread_test, a_later_write_reports_the_error_and_copies_nothing) {
   temp_dir d;
   const std::string path = d / "big";
   auto f = co_await fs::open(path, "w");
@@ -100,7 +100,7 @@ AIO_TEST(fs_write_behind_errors_test, a_later_write_reports_the_error_and_copies
   EXPECT_EQ(co_await fs::read_file(path), std::string(8 * kib, 'w') + "after");
 }
 
-AIO_TEST(fs_write_behind_errors_test, the_destructor_writes_the_queue_then_closes) {
+AIO_TEST(fs_write_behind_errors_thread_test, the_destructor_writes_the_queue_then_closes) {
   temp_dir d;
   const int fds = fs::test::open_fd_count();
   const std::string data = fs::test::pattern(2 * mib + 3, 13);
@@ -113,7 +113,7 @@ AIO_TEST(fs_write_behind_errors_test, the_destructor_writes_the_queue_then_close
   EXPECT_TRUE(co_await fs::read_file(d / "dropped") == data);
 }
 
-AIO_TEST(fs_write_behind_errors_test, a_file_dropped_just_before_exit_is_still_written) {
+AIO_TEST(fs_write_behind_errors_thread_test, a_file_dropped_just_before_exit_is_still_written) {
   constexpr const char* child_env = "AIO_FS_TEST_WRITE_BEHIND_FILE";
   const std::string data = fs::test::pattern(3 * mib, 21);  // under the high-water mark: all of it queued
   if (const char* path = std::getenv(child_env)) {
@@ -139,7 +139,7 @@ AIO_TEST(fs_write_behind_errors_test, a_file_dropped_just_before_exit_is_still_w
   EXPECT_TRUE(co_await fs::read_file(d / "out") == data) << child.out;
 }
 
-AIO_TEST(fs_write_behind_errors_test, a_cancelled_close_or_flush_leaves_the_queue_draining) {
+AIO_TEST(fs_write_behind_errors_thread_test, a_cancelled_close_or_flush_leaves_the_queue_draining) {
   temp_dir d;
   const int fds = fs::test::open_fd_count();
   const std::string data = fs::test::pattern(512 * kib, 17);
@@ -169,7 +169,7 @@ AIO_TEST(fs_write_behind_errors_test, a_cancelled_close_or_flush_leaves_the_queu
   EXPECT_TRUE(co_await fs::read_file(d / "cf") == data + data);
 }
 
-AIO_TEST(fs_write_behind_errors_test, no_fd_is_leaked) {
+AIO_TEST(fs_write_behind_errors_thread_test, no_fd_is_leaked) {
   temp_dir d;
   const int fds = fs::test::open_fd_count();
   for (int i = 0; i < 20; ++i) {

@@ -26,9 +26,9 @@ namespace fs = aio::fs;
 using namespace fs::test;
 using namespace std::chrono_literals;
 
-AIO_TEST_SUITE(fs_write_behind_test);
+AIO_TEST_SUITE(fs_write_behind_thread_test);
 
-AIO_TEST(fs_write_behind_test, many_small_writes_land_in_order) {
+AIO_TEST(fs_write_behind_thread_test, many_small_writes_land_in_order) {
   temp_dir d;
   const std::string data = fs::test::pattern(3 * mib + 12345, 7);
   auto f = co_await fs::open(d / "w", "w+");
@@ -49,7 +49,7 @@ AIO_TEST(fs_write_behind_test, many_small_writes_land_in_order) {
   EXPECT_EQ(fs::test::checksum(co_await fs::read_file(d / "w")), fs::test::checksum(data));
 }
 
-AIO_TEST(fs_write_behind_test, mixed_sizes_small_and_staged_land_in_order) {
+AIO_TEST(fs_write_behind_thread_test, mixed_sizes_small_and_staged_land_in_order) {
   // Writes under 8 KiB are copied into the tail block; larger ones are
   // staged in whole blocks: interleaved, with seeks back and forth.
   temp_dir d;
@@ -85,7 +85,7 @@ AIO_TEST(fs_write_behind_test, mixed_sizes_small_and_staged_land_in_order) {
   EXPECT_EQ(fs::test::checksum(co_await fs::read_file(d / "x")), fs::test::checksum(want));
 }
 
-AIO_TEST(fs_write_behind_test, writelines_and_readline_after_seek) {
+AIO_TEST(fs_write_behind_thread_test, writelines_and_readline_after_seek) {
   temp_dir d;
   std::vector<std::string> lines;
   std::string all;
@@ -105,7 +105,7 @@ AIO_TEST(fs_write_behind_test, writelines_and_readline_after_seek) {
   EXPECT_EQ(co_await fs::read_file(d / "l"), all + "tail\n");
 }
 
-AIO_TEST(fs_write_behind_test, append_mode_goes_to_the_end_and_tell_follows) {
+AIO_TEST(fs_write_behind_thread_test, append_mode_goes_to_the_end_and_tell_follows) {
   temp_dir d;
   co_await fs::write_file(d / "log", "start\n");
   auto f = co_await fs::open(d / "log", "a+");
@@ -125,7 +125,7 @@ AIO_TEST(fs_write_behind_test, append_mode_goes_to_the_end_and_tell_follows) {
   EXPECT_EQ(co_await fs::read_file(d / "log"), want);
 }
 
-AIO_TEST(fs_write_behind_test, interleaved_write_pread_write) {
+AIO_TEST(fs_write_behind_thread_test, interleaved_write_pread_write) {
   temp_dir d;
   auto f = co_await fs::open(d / "i", "w+");
   co_await f.write("abc");
@@ -142,7 +142,7 @@ AIO_TEST(fs_write_behind_test, interleaved_write_pread_write) {
   EXPECT_EQ(co_await fs::read_file(d / "i"), "aX__efgh");
 }
 
-AIO_TEST(fs_write_behind_test, a_large_write_after_small_ones_keeps_the_order) {
+AIO_TEST(fs_write_behind_thread_test, a_large_write_after_small_ones_keeps_the_order) {
   temp_dir d;
   const std::string big = fs::test::pattern(3 * mib, 3);  // above the threshold: written directly
   auto f = co_await fs::open(d / "m", "w");
@@ -165,7 +165,7 @@ AIO_TEST(fs_write_behind_test, a_large_write_after_small_ones_keeps_the_order) {
   EXPECT_TRUE(back == want);
 }
 
-AIO_TEST(fs_write_behind_test, a_write_past_the_high_water_mark_waits_for_the_writer) {
+AIO_TEST(fs_write_behind_thread_test, a_write_past_the_high_water_mark_waits_for_the_writer) {
   temp_dir d;
   auto f = co_await fs::open(d / "b", "w");
   const std::string chunk = fs::test::pattern(64 * kib, 9);
@@ -185,7 +185,7 @@ AIO_TEST(fs_write_behind_test, a_write_past_the_high_water_mark_waits_for_the_wr
   EXPECT_TRUE(back.substr(79 * chunk.size()) == chunk);
 }
 
-AIO_TEST(fs_write_behind_test, a_cancelled_waiting_write_writes_nothing) {
+AIO_TEST(fs_write_behind_thread_test, a_cancelled_waiting_write_writes_nothing) {
   temp_dir d;
   auto f = co_await fs::open(d / "c", "w+");
   const std::string chunk(64 * kib, 'a');
@@ -209,7 +209,7 @@ AIO_TEST(fs_write_behind_test, a_cancelled_waiting_write_writes_nothing) {
   EXPECT_EQ((co_await fs::read_file(d / "c")).size(), 65 * chunk.size());
 }
 
-AIO_TEST(fs_write_behind_test, a_moved_file_keeps_its_queue) {
+AIO_TEST(fs_write_behind_thread_test, a_moved_file_keeps_its_queue) {
   temp_dir d;
   auto f = co_await fs::open(d / "mv", "w");
   co_await f.write("one ");
@@ -224,7 +224,7 @@ AIO_TEST(fs_write_behind_test, a_moved_file_keeps_its_queue) {
   EXPECT_EQ(co_await fs::read_file(d / "mv"), "one two three");
 }
 
-AIO_TEST(fs_write_behind_test, opened_without_write_behind_each_write_is_in_the_kernel) {
+AIO_TEST(fs_write_behind_thread_test, opened_without_write_behind_each_write_is_in_the_kernel) {
   temp_dir d;
   fs::open_options direct;
   direct.write_behind = false;
