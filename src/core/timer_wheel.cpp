@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "timer_wheel.hpp"
 
+#include <algorithm>
 #include <bit>
 
 namespace aio::detail {
@@ -36,9 +37,13 @@ void timer_wheel::place(timer_node& n) noexcept {
     push(expired_, n);
     return;
   }
-  if (n.tick_ - elapsed_ > max_span) n.tick_ = elapsed_ + max_span;
-  int level = level_for(elapsed_, n.tick_);
-  auto slot = static_cast<std::uint8_t>((n.tick_ >> (level * bits_per_level)) & slot_mask);
+  // The top level's slots wrap (next_in_level), so a tick in the next 2^36 ms
+  // window still has a slot there. A tick beyond the wheel's reach (about 795
+  // days) is parked at the farthest one: it is placed again, by its real
+  // tick, when that slot comes due, and never fires early.
+  const std::uint64_t at = n.tick_ - elapsed_ > max_span ? elapsed_ + max_span : n.tick_;
+  int level = std::min(level_for(elapsed_, at), levels - 1);
+  auto slot = static_cast<std::uint8_t>((at >> (level * bits_per_level)) & slot_mask);
   n.level_ = static_cast<std::int8_t>(level);
   n.slot_ = slot;
   push(wheel_[level][slot], n);
@@ -68,13 +73,14 @@ std::optional<std::uint64_t> timer_wheel::next_in_level(int level) const noexcep
   int shift = level * bits_per_level;
   std::uint64_t slot_range = std::uint64_t{1} << shift;
   std::uint64_t level_range = slot_range << bits_per_level;
-  auto now_slot = static_cast<int>((elapsed_ >> shift) & slot_mask);
-  int zeros = std::countr_zero(std::rotr(occ, now_slot));
-  std::uint64_t slot = (static_cast<std::uint64_t>(zeros + now_slot)) & slot_mask;
+  // Scanned from the slot after the current one: the current slot can only
+  // hold ticks of the next window (the top level wraps), so it comes last.
+  const int from = static_cast<int>(((elapsed_ >> shift) + 1) & slot_mask);
+  int zeros = std::countr_zero(std::rotr(occ, from));
+  std::uint64_t slot = (static_cast<std::uint64_t>(zeros + from)) & slot_mask;
   std::uint64_t level_start = elapsed_ & ~(level_range - 1);
   std::uint64_t deadline = level_start + slot * slot_range;
-  if (deadline < elapsed_ && level > 0) deadline += level_range;  // wrapped past the current window
-  if (level == 0 && deadline < elapsed_) deadline += level_range;
+  if (deadline <= elapsed_) deadline += level_range;  // wrapped into the next window
   return deadline;
 }
 

@@ -52,6 +52,34 @@ AIO_VTEST(loop_test, long_timers_cascade_correctly) {
   EXPECT_GE(loop.time() - start, 24h * 41);
 }
 
+aio::task<> sleep_for(std::chrono::hours d) { co_await aio::sleep(d); }
+
+AIO_VTEST(loop_test, timers_years_away_fire_at_their_time_never_before) {
+  // Beyond the wheel's 2^36 ms reach (about 795 days), once time has moved.
+  auto& loop = aio::get_running_loop();
+  co_await aio::sleep(10ms);
+  const auto start = loop.time();
+  const std::chrono::hours delays[] = {24h * 800, 24h * 365 * 3, 24h * 365 * 40};
+  std::vector<int> order;
+  for (int i = 2; i >= 0; --i)
+    loop.call_later(delays[i], [&order, &loop, start, d = delays[i], i] {
+      EXPECT_GE(loop.time() - start, d) << "timer " << i << " fired early";
+      order.push_back(i);
+    });
+  auto forever = aio::create_task(sleep_for(24h * 365 * 200));  // the "sleep forever" idiom
+  co_await aio::sleep(24h * 365 * 41);
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+  EXPECT_FALSE(forever.done());
+  forever.cancel();
+  bool cancelled = false;
+  try {
+    co_await forever;
+  } catch (const aio::cancelled_error&) {
+    cancelled = true;
+  }
+  EXPECT_TRUE(cancelled);
+}
+
 AIO_VTEST(loop_test, virtual_time_sleeps_instantly_in_order) {
   auto& loop = aio::get_running_loop();
   auto wall = std::chrono::steady_clock::now();

@@ -76,3 +76,39 @@ TEST(timer_wheel, removal_and_fifo_ties) {
   w.advance(500);
   EXPECT_EQ(log.back(), 5u);
 }
+
+// Ticks that cross the wheel's top window (2^36 ms) once time has moved, and
+// ticks beyond its reach: each fires at its own tick, never earlier, in order.
+TEST(timer_wheel, ticks_across_and_beyond_the_top_window) {
+  aio::detail::timer_wheel w;
+  std::vector<std::uint64_t> log;
+  constexpr std::uint64_t window = std::uint64_t{1} << 36;
+  probe start;
+  start.log = &log;
+  start.fire_ = &record;
+  start.id = 5000;
+  w.insert(start, 5000);
+  w.advance(5000);  // elapsed is no longer 0
+  std::vector<std::uint64_t> ticks = {window - 1, window, window + 7, 5000 + window + 3, 3 * window + 11,
+                                      (std::uint64_t{1} << 44) + 1};  // parked and placed again 256 times
+  std::vector<probe> ps(ticks.size());
+  for (std::size_t i = 0; i < ps.size(); ++i) {
+    ps[i].log = &log;
+    ps[i].fire_ = &record;
+    ps[i].id = ticks[i];
+    w.insert(ps[i], ticks[i]);
+  }
+  std::uint64_t now = 5000;
+  while (w.size()) {
+    auto next = w.next_tick();
+    ASSERT_TRUE(next);
+    ASSERT_GE(*next, now);
+    now = *next;
+    const std::size_t before = log.size();
+    w.advance(now);
+    for (std::size_t i = before; i < log.size(); ++i) EXPECT_GE(now, log[i]) << "fired early";
+  }
+  std::vector<std::uint64_t> want = {5000};
+  want.insert(want.end(), ticks.begin(), ticks.end());
+  EXPECT_EQ(log, want);
+}

@@ -9,7 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <limits>
 #include <system_error>
 #include <vector>
 
@@ -111,7 +114,10 @@ class epoll_backend final : public backend {
   }
 
   int poll(std::int64_t timeout_ns) override {
-    int ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
+    // Clamped: a timer more than 24.8 days away must not wrap to a negative
+    // (infinite) timeout; the loop simply polls again then.
+    const std::int64_t max_ms = std::numeric_limits<int>::max();
+    int ms = timeout_ns < 0 ? -1 : static_cast<int>(std::min<std::int64_t>((timeout_ns + 999'999) / 1'000'000, max_ms));
     int n = ::epoll_wait(ep_, events_.data(), static_cast<int>(events_.size()), ms);
     if (n < 0) {
       if (errno == EINTR) return 0;
