@@ -28,8 +28,11 @@ namespace aio::detail {
 #if AIO_FRAME_CACHE
 namespace {
 
-constexpr std::size_t granule = 8;
-constexpr std::size_t classes = 129;  // sizes 8..1024
+// Every frame is aligned as operator new aligns (16 here): GCC lays a frame
+// out assuming that, and a frame may hold a long double or an over-aligned
+// member. Chunks are page-aligned and every class is a multiple of it.
+constexpr std::size_t granule = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+constexpr std::size_t classes = 1024 / granule + 1;  // sizes granule..1024
 constexpr std::size_t chunk_size = std::size_t{8} << 20;
 
 struct free_block {

@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: MIT
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "aio/core/detail/frame_allocator.hpp"
 #include "aio_test.hpp"
 
 using namespace std::chrono_literals;
@@ -196,4 +201,16 @@ TEST(task_run, leftover_tasks_are_cancelled_at_exit) {
   };
   aio::run(body());
   EXPECT_TRUE(cancelled);
+}
+
+// Frames are aligned as operator new aligns them, whatever their size (the
+// per-thread cache of Release builds included; sanitizer builds use malloc).
+TEST(frame_allocator, every_frame_is_aligned_like_operator_new) {
+  std::vector<std::pair<void*, std::size_t>> frames;
+  for (std::size_t size = 1; size <= 1100; size += 7) {
+    void* p = aio::detail::allocate_frame(size);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % __STDCPP_DEFAULT_NEW_ALIGNMENT__, 0u) << size;
+    frames.emplace_back(p, size);
+  }
+  for (auto [p, size] : frames) aio::detail::deallocate_frame(p, size);
 }

@@ -45,6 +45,12 @@ class uring_backend final : public backend {
       p.cq_entries = ring_entries * 4;
       r = ::io_uring_queue_init_params(ring_entries, &ring_, &p);
     }
+    if (r == 0 && !(p.features & IORING_FEAT_EXT_ARG)) {
+      // Before Linux 5.11 a timed wait queues a timeout SQE whose CQE would
+      // reach reap() as an op: such kernels get the epoll backend instead.
+      ::io_uring_queue_exit(&ring_);
+      return -ENOSYS;
+    }
     ready_ = r == 0;
     if (ready_) {
       // What the running kernel supports, not what the headers knew about.
