@@ -172,3 +172,61 @@ AIO_VTEST(cancel_test, cancellation_storm_leaks_nothing) {
   EXPECT_EQ(cancels, cancelled);
   EXPECT_GT(cancelled, 0);
 }
+
+namespace {
+// Swallows the first cancel, ends at the second.
+aio::task<int> stubborn(int& seen) {
+  for (;;) {
+    try {
+      co_await aio::sleep(1h);
+      co_return -1;
+    } catch (const aio::cancelled_error&) {
+      if (++seen == 2) co_return seen;
+    }
+  }
+}
+aio::task<int> await_handle(aio::task_handle<int> h) { co_return co_await h; }
+aio::task<> await_gathered(aio::task_handle<int> h) { co_await aio::gather(h); }
+}  // namespace
+
+// A second cancel of a task awaiting another reaches that other task again
+// (asyncio keeps _fut_waiter for this): the awaited one may have swallowed
+// the first.
+AIO_VTEST(cancel_test, a_second_cancel_reaches_an_awaited_task_that_swallowed_the_first) {
+  int seen = 0;
+  auto inner = aio::create_task(stubborn(seen));
+  auto outer = aio::create_task(await_handle(inner));
+  co_await aio::sleep(0ms);
+  outer.cancel();
+  co_await aio::sleep(0ms);
+  outer.cancel();
+  co_await aio::sleep(10ms);
+  EXPECT_EQ(seen, 2);
+  EXPECT_TRUE(inner.done());
+  bool cancelled = false;
+  try {
+    co_await outer;
+  } catch (const aio::cancelled_error&) {
+    cancelled = true;
+  }
+  EXPECT_TRUE(cancelled);
+}
+
+AIO_VTEST(cancel_test, a_second_cancel_reaches_gathered_children_again) {
+  int seen = 0;
+  auto inner = aio::create_task(stubborn(seen));
+  auto outer = aio::create_task(await_gathered(inner));
+  co_await aio::sleep(0ms);
+  outer.cancel();
+  co_await aio::sleep(0ms);
+  outer.cancel();
+  co_await aio::sleep(10ms);
+  EXPECT_EQ(seen, 2);
+  bool cancelled = false;
+  try {
+    co_await outer;
+  } catch (const aio::cancelled_error&) {
+    cancelled = true;
+  }
+  EXPECT_TRUE(cancelled);
+}

@@ -38,6 +38,10 @@ struct handle_wait : done_node, waiter {
     on_done_ = [](done_node* n, promise_base&) noexcept { wake(*static_cast<handle_wait*>(n)->self); };
     cancel_ = [](waiter* w) noexcept {
       auto* hw = static_cast<handle_wait*>(w);
+      // Still waiting (and still cancellable: a target that swallowed this
+      // cancel gets the next one too, as asyncio keeps _fut_waiter). Set
+      // first: a target that ends at once wakes us, which clears it.
+      hw->self->waiter_ = hw;
       hw->target->cancel(hw->self->extras_ ? hw->self->extras_->cancel_message : std::string_view{});
     };
   }

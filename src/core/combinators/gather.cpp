@@ -69,6 +69,7 @@ void gather_core::on_cancel(waiter* w) noexcept {
   auto* g = static_cast<gather_core*>(w);
   g->cancelling_ = true;
   promise_base* self = g->self_;
+  self->waiter_ = g;  // still cancellable: a later cancel reaches the children again (cleared if they all end now)
   g->cancel_children(self->extras_ ? self->extras_->cancel_message : std::string_view{});
   // Keep waiting: the awaiter resumes once every child has finished.
 }
