@@ -27,6 +27,7 @@ namespace {
 constexpr auto tick = std::chrono::milliseconds(1);
 
 void run_callback(detail::ready_node* n) noexcept;
+void fire_callback(detail::timer_node* t) noexcept;
 void run_remote(detail::ready_node* n) noexcept;
 
 void default_exception_handler(event_loop&, const exception_context& c) {
@@ -97,6 +98,11 @@ event_loop::~event_loop() {
     if (n->run_ == &run_callback) static_cast<callback_node*>(n)->release();
   }
   ready_tail_ = nullptr;
+  // call_later / call_at callbacks still waiting for their time: their
+  // captures are destroyed now, not leaked.
+  im.timers.drain([](detail::timer_node* t) noexcept {
+    if (t->fire_ == &fire_callback) static_cast<callback_node*>(t)->release();
+  });
   im.io->cancel(im.wake_op);
   if (im.signal_fd >= 0) im.io->cancel(im.signal_op);
   im.io->poll(0);

@@ -32,6 +32,19 @@ class timer_wheel {
   /// Fires every timer due at or before `now`, in order. Returns how many fired.
   std::size_t advance(std::uint64_t now) noexcept;
   std::size_t size() const noexcept { return size_; }
+  /// Removes every timer, calling f(node) on each (the loop's destructor).
+  template <class F>
+  void drain(F&& f) noexcept {
+    auto take = [&](slot_list& l) {
+      while (timer_node* n = l.head) {
+        remove(*n);
+        f(n);
+      }
+    };
+    for (auto& level : wheel_)
+      for (auto& l : level) take(l);
+    take(expired_);
+  }
   std::uint64_t elapsed() const noexcept { return elapsed_; }
 
  private:

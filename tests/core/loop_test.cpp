@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <memory>
 #include <thread>
 
 #include "aio_test.hpp"
@@ -312,4 +313,17 @@ TEST(loop_manual, extensions_close_after_tasks_and_newest_first) {
   };
   aio::run(body());
   EXPECT_EQ(log, (std::vector<std::string>{"closed again", "task cancelled", "closed b", "closed a"}));
+}
+
+// A call_later callback the loop never reached is destroyed with the loop:
+// what it captured is released (LSan would report it otherwise).
+TEST(loop_lifetime, pending_call_later_callbacks_are_destroyed_with_the_loop) {
+  auto alive = std::make_shared<int>(1);
+  {
+    aio::event_loop loop;
+    loop.call_later(std::chrono::hours(1), [keep = alive] {});
+    loop.call_later(std::chrono::hours(24 * 1000), [keep = alive] {});
+    EXPECT_EQ(alive.use_count(), 3);
+  }
+  EXPECT_EQ(alive.use_count(), 1);
 }
