@@ -26,6 +26,19 @@ void watch(event_loop& loop, promise_base& t, stop_when_done& n, std::size_t& le
   t.add_done(n);
 }
 
+/// Unlinks the watch nodes (on this stack frame) of tasks not done when
+/// run_forever throws: the loop's destructor finishes those tasks later, and
+/// their done callbacks must not reach this frame then.
+struct unwatch_on_unwind {
+  promise_base* const* tasks;
+  stop_when_done* nodes;
+  std::size_t count;
+  ~unwatch_on_unwind() {
+    for (std::size_t i = 0; i < count; ++i)
+      if (!tasks[i]->done()) tasks[i]->remove_done(nodes[i]);
+  }
+};
+
 bool sigint_is_default() {
   if (::getpid() != static_cast<pid_t>(::syscall(SYS_gettid))) return false;  // main thread only
   struct sigaction sa {};
@@ -49,7 +62,9 @@ bool run_main(event_loop& loop, task_handle<> main, bool handle_sigint, bool shu
   std::size_t left = 0;
   stop_when_done main_node;
   watch(loop, *main.promise(), main_node, left);
+  promise_base* const main_task = main.promise();
   try {
+    unwatch_on_unwind unwatch{&main_task, &main_node, 1};
     loop.run_forever();
   } catch (...) {
     if (sigint) loop.remove_signal_handler(SIGINT);
@@ -66,11 +81,14 @@ bool run_main(event_loop& loop, task_handle<> main, bool handle_sigint, bool shu
   }
   if (!rest.empty()) {
     std::vector<stop_when_done> nodes(rest.size());
+    std::vector<promise_base*> tasks(rest.size());
     left = 0;
     for (std::size_t i = 0; i < rest.size(); ++i) {
       rest[i].cancel();
-      watch(loop, *rest[i].promise(), nodes[i], left);
+      tasks[i] = rest[i].promise();
+      watch(loop, *tasks[i], nodes[i], left);
     }
+    unwatch_on_unwind unwatch{tasks.data(), nodes.data(), tasks.size()};
     loop.run_forever();
     for (auto& t : rest) {
       if (t.cancelled() || !t.promise()->exception_) continue;
