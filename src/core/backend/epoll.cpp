@@ -100,8 +100,17 @@ class epoll_backend final : public backend {
       }
     }
     fd_state& s = state(op.fd_);
-    (wants_write(op) ? s.writers : s.readers).push(op);
-    arm(op.fd_, s);
+    op_queue& q = wants_write(op) ? s.writers : s.readers;
+    q.push(op);
+    if (int err = arm(op.fd_, s); err != 0) {
+      // The fd cannot be polled (EPERM: a regular file): this op completes
+      // now, as start() promises (never through complete_ from in here); any
+      // other op waiting on the fd fails with it.
+      q.remove(op);
+      op.res_ = err;
+      fail_all(s, err);
+      return true;
+    }
     return false;
   }
 
@@ -135,18 +144,19 @@ class epoll_backend final : public backend {
     return fds_[fd];
   }
 
-  void arm(int fd, fd_state& s) noexcept {
+  // Registers the fd for what its queues wait for; -errno if epoll refuses.
+  int arm(int fd, fd_state& s) noexcept {
     std::uint32_t mask = 0;
     for (io_op* op = s.readers.head; op; op = op->wait_next_)
       mask |= op->kind_ == io_kind::poll ? op->flags_ : EPOLLIN;
     if (s.writers.head) mask |= EPOLLOUT;
-    if (!mask) return;
+    if (!mask) return 0;
     epoll_event ev{};
     ev.events = mask | EPOLLONESHOT;
     ev.data.fd = fd;
     int r = ::epoll_ctl(ep_, EPOLL_CTL_MOD, fd, &ev);
     if (r < 0 && errno == ENOENT) r = ::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
-    if (r < 0) fail_all(s, -errno);  // e.g. EPERM: a regular file cannot be polled
+    return r < 0 ? -errno : 0;  // e.g. EPERM: a regular file cannot be polled
   }
 
   void fail_all(fd_state& s, int err) noexcept {
@@ -169,7 +179,7 @@ class epoll_backend final : public backend {
                                 (first->flags_ & EPOLLOUT);
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI) || err || out_for_reader) done += drain(s.readers, events);
     if (events & EPOLLOUT || err) done += drain(s.writers, events);
-    arm(fd, s);
+    if (int e = arm(fd, s); e != 0) fail_all(s, e);
     return done;
   }
 
