@@ -175,7 +175,7 @@ AIO_VTEST(cancel_test, cancellation_storm_leaks_nothing) {
 
 namespace {
 // Swallows the first cancel, ends at the second.
-aio::task<int> stubborn(int& seen) {
+aio::task<int> swallows_one_cancel(int& seen) {
   for (;;) {
     try {
       co_await aio::sleep(1h);
@@ -188,11 +188,11 @@ aio::task<int> stubborn(int& seen) {
 aio::task<> await_handle(aio::task_handle<int> h) { co_await h; }
 aio::task<> await_gathered(aio::task_handle<int> h) { co_await aio::gather(h); }
 
-// `wait_on` awaits a stubborn task; it is cancelled twice: the stubborn task
+// `wait_on` awaits a task that swallows one cancel; it is cancelled twice: that task
 // must see both cancels, and the awaiting one ends cancelled.
 aio::task<> cancel_twice_through(aio::task<> (*wait_on)(aio::task_handle<int>)) {
   int seen = 0;
-  auto inner = aio::create_task(stubborn(seen));
+  auto inner = aio::create_task(swallows_one_cancel(seen));
   auto outer = aio::create_task(wait_on(inner));
   co_await aio::sleep(0ms);
   outer.cancel();
