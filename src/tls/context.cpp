@@ -112,6 +112,18 @@ bio_ptr memory_bio(std::string_view text) {
   return b;
 }
 
+// OpenSSL fills each certificate's extension cache on first use, testing its
+// "done" flag outside the lock: loops on several threads verifying against one
+// context race on it (ThreadSanitizer sees it). Filling the caches of the CA
+// certificates here, before the context is shared, leaves nothing to race on.
+// Certificates a capath loads lazily still fill theirs at first use.
+void fill_extension_caches(X509_STORE* store) noexcept {
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i)
+    if (X509* cert = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i)))
+      X509_check_purpose(cert, -1, 0);
+}
+
 int openssl_version(version v) { return v == version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION; }
 
 }  // namespace
@@ -144,8 +156,8 @@ void context::load_verify_locations(const verify_locations& where) {
       throw_config_error("cannot load CA certificates from " +
                          (where.cafile.empty() ? where.capath : where.cafile));
   }
-  if (where.cadata.empty()) return;
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  if (where.cadata.empty()) return fill_extension_caches(store);
   int added = 0;
   if (where.cadata.find("-----BEGIN") != std::string::npos) {
     bio_ptr b = memory_bio(where.cadata);
@@ -167,6 +179,7 @@ void context::load_verify_locations(const verify_locations& where) {
   }
   ERR_clear_error();  // the PEM loop ends on a "no start line" entry
   if (added == 0) throw error(errc::invalid_configuration, "cadata holds no PEM certificate");
+  fill_extension_caches(store);
 }
 
 void context::load_default_certs() {
@@ -174,6 +187,7 @@ void context::load_default_certs() {
   ERR_clear_error();
   if (SSL_CTX_set_default_verify_paths(state_->ctx) != 1)
     throw_config_error("cannot load the system CA store");
+  fill_extension_caches(SSL_CTX_get_cert_store(state_->ctx));
 }
 
 void context::load_cert_chain(const std::string& certfile, const std::string& keyfile,
