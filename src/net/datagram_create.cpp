@@ -31,7 +31,10 @@ unique_socket open_dgram(int family) { return detail::open_socket(family, SOCK_D
 void set_flag(int fd, int name, const char* what) { detail::set_int_option(fd, SOL_SOCKET, name, 1, what); }
 
 datagram_endpoint make_endpoint(unique_socket& fd, int family) {
-  return datagram_endpoint(std::make_shared<datagram_endpoint::state>(fd.release(), family));
+  // The state takes the fd only once it exists: a failed allocation leaves it to `fd` to close.
+  auto st = std::make_shared<datagram_endpoint::state>(fd.get(), family);
+  fd.release();
+  return datagram_endpoint(std::move(st));
 }
 
 datagram_endpoint open_unix(const datagram_options& o) {

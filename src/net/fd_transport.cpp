@@ -257,7 +257,12 @@ class fd_transport final : public detail::plain_transport {
 }  // namespace
 
 std::unique_ptr<transport> make_fd_transport(int fd, bool is_socket) {
-  return std::make_unique<fd_transport>(fd, is_socket);
+  try {
+    return std::make_unique<fd_transport>(fd, is_socket);
+  } catch (...) {
+    ::close(fd);  // it was handed over: without a transport nobody else closes it
+    throw;
+  }
 }
 
 }  // namespace aio

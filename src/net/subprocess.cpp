@@ -149,7 +149,14 @@ namespace {
 
 task<process> start(std::vector<std::string> argv, subprocess_options options) {
   detail::spawned_child c = detail::spawn_child(argv, options);
-  auto st = std::make_shared<process::state>(c.pid, c.pidfd);
+  std::shared_ptr<process::state> st;
+  try {
+    st = std::make_shared<process::state>(c.pid, c.pidfd);
+  } catch (...) {  // out of memory: the pipes' ends close, so the child sees EOF
+    for (int fd : {c.pidfd, c.stdin_fd, c.stdout_fd, c.stderr_fd})
+      if (fd >= 0) ::close(fd);
+    throw;
+  }
   process p(st);
   // The reaper first: from now on the child is always reaped.
   create_task(reap(std::move(st)),

@@ -74,7 +74,8 @@ class secure_layer {
 };
 
 /// A transport over a connected, non-blocking socket (recv/send) or pipe
-/// (read/write) that it owns and closes. `is_socket` picks the calls.
+/// (read/write) that it owns and closes. `is_socket` picks the calls. The fd
+/// is taken even when this throws (std::bad_alloc): it is closed then.
 std::unique_ptr<transport> make_fd_transport(int fd, bool is_socket = true);
 
 }  // namespace aio
