@@ -344,9 +344,8 @@ task<> file::close() {
   try {
     co_await op;
   } catch (...) {
-    // Cancelled before the close ran (a pending cancel, or a dropped pool
-    // job): the fd is still open and nobody else will close it.
-    if (!op.task || op.res_ == -ECANCELED) detail::close_detached(fd);
+    // The fd is still open and nobody else will close it.
+    if (op.never_ran()) detail::close_detached(fd);
     throw;
   }
   if (deferred) std::rethrow_exception(deferred);

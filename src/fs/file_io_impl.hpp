@@ -48,6 +48,10 @@ struct file_io_awaiter : aio::detail::io_awaiter {
   /// The result (bytes, fd, 0); std::system_error "<what> '<path>': <reason>",
   /// or cancelled_error when the op was abandoned.
   int await_resume() const;
+  /// After it threw: true when the op never ran (refused at its start with a
+  /// cancel pending, or a pool job dropped from the queue). A close that never
+  /// ran leaves its fd open for the caller to close_detached.
+  bool never_ran() const noexcept { return !task || res_ == -ECANCELED; }
   /// Points buf_ at a NUL-terminated path.
   void set_path(const std::string& p) noexcept { buf_ = const_cast<char*>(p.c_str()); }
 

@@ -98,8 +98,9 @@ task<std::string> read_file_held(const std::string& path, detail::inflight_slot&
   } catch (...) {
     failure = std::current_exception();
   }
-  // The fd goes whatever happened: a close refused at its start (a cancel
-  // pending) is done on the pool instead. After another failure, the close's
+  // The fd goes whatever happened: a close that never ran (a cancel pending
+  // at its start, or its pool job dropped by a cancel) is done on the pool
+  // instead. After another failure, the close's
   // own error is dropped: the first one is what the caller sees.
   std::exception_ptr close_failure;
   {
@@ -107,7 +108,7 @@ task<std::string> read_file_held(const std::string& path, detail::inflight_slot&
     try {
       co_await op;
     } catch (...) {
-      if (!op.task) detail::close_detached(fd);
+      if (op.never_ran()) detail::close_detached(fd);
       close_failure = std::current_exception();
     }
   }

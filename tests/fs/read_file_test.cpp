@@ -6,8 +6,16 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <fstream>
+#include <latch>
+#include <vector>
+
+#include "aio/core/create_task.hpp"
+#include "aio/exec/thread_pool_executor.hpp"
 #include "aio/fs/read_file.hpp"
 #include "aio_test.hpp"
 #include "fs_test_util.hpp"
@@ -59,4 +67,34 @@ AIO_TEST(fs_read_file_test, files_at_the_kernel_read_limit_are_read_on) {
   back = co_await fs::read_file(d / "over");
   EXPECT_EQ(back.size(), data.size());
   EXPECT_TRUE(back == data);
+}
+
+AIO_TEST(fs_read_file_test, a_close_cancelled_while_queued_still_closes_the_fd) {
+  // On the epoll backend the close is a pool job. With every pool thread
+  // held, the close of a FIFO read to its end waits in the queue; a cancel
+  // then drops the job, and the fd must still be closed.
+  temp_dir d;
+  const std::string fifo = d / "fifo";
+  CO_ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int baseline = fs::test::baseline_fd_count();
+  const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // never blocks
+  CO_ASSERT_TRUE(writer >= 0);
+  auto& pool = aio::detail::internal_executor();
+  std::latch gate{1};
+  std::vector<aio::concurrent_future<void>> held;
+  auto hold = [&] { held.push_back(pool.submit([&gate] { gate.wait(); })); };
+  for (std::size_t i = 1; i < pool.max_workers(); ++i) hold();
+  auto reading = aio::create_task(fs::read_file(fifo));
+  co_await aio::sleep(std::chrono::milliseconds(20));  // its read waits on the last thread
+  hold();                                              // queued behind that read
+  ::close(writer);                                     // end of file: the read returns 0
+  co_await aio::sleep(std::chrono::milliseconds(20));  // its close is queued now
+  reading.cancel();
+  try {
+    EXPECT_EQ(co_await reading, "");
+  } catch (const aio::cancelled_error&) {
+  }
+  gate.count_down();
+  for (auto& h : held) co_await h;
+  EXPECT_EQ(co_await fs::test::settled_fd_count(baseline), baseline);
 }
