@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aio/fs/directory.hpp"
@@ -35,19 +36,27 @@ class remover {
 
   int run() {
     t_.failed = t_.path;
-    int fd = ::open(t_.path.c_str(), dir_flags);
-    if (fd < 0 && is_permission(errno) && t_.fix_permissions && ::chmod(t_.path.c_str(), 0700) == 0)
-      fd = ::open(t_.path.c_str(), dir_flags);
+    // A trailing slash makes the kernel follow a final symlink, O_NOFOLLOW
+    // or not: "link/" would empty the directory it points to. Without the
+    // slashes, the link itself is what open sees and refuses.
+    std::string path = t_.path;
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    const std::size_t slash = path.rfind('/');
+    const std::string_view last = std::string_view(path).substr(slash == std::string::npos ? 0 : slash + 1);
+    if (last == "." || last == "..") return fail(EINVAL, t_.path);  // as rmdir says of them
+    int fd = ::open(path.c_str(), dir_flags);
+    if (fd < 0 && is_permission(errno) && t_.fix_permissions && ::chmod(path.c_str(), 0700) == 0)
+      fd = ::open(path.c_str(), dir_flags);
     if (fd < 0) {
       int err = errno;
       struct ::stat st {};
       // O_NOFOLLOW said ELOOP: a symlink, which rmtree refuses to start from.
-      if (err == ELOOP && ::lstat(t_.path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) err = ENOTDIR;
+      if (err == ELOOP && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) err = ENOTDIR;
       return fail(err, t_.path);
     }
     int r = empty(fd, t_.path);  // closes fd
     if (r < 0) return r;
-    if (::rmdir(t_.path.c_str()) < 0) return fail(errno, t_.path);
+    if (::rmdir(path.c_str()) < 0) return fail(errno, t_.path);
     return 0;
   }
 

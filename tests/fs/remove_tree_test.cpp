@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <string>
+#include <vector>
 
 #include "aio/core/create_task.hpp"
 #include "aio/core/errors.hpp"
@@ -72,6 +73,22 @@ AIO_TEST(fs_remove_tree_test, errors_missing_file_and_symlink_to_a_directory) {
   EXPECT_EQ(link.err, ENOTDIR) << link.what;
   EXPECT_TRUE((co_await fs::stat(d / "dir")).is_dir());
   EXPECT_TRUE((co_await fs::lstat(d / "link")).is_symlink());
+  // A trailing slash would make the kernel follow the link: still refused.
+  co_await fs::write_file(d / "dir/keep", "kept");
+  const std::vector<std::string> slashed_links{d / "link/", d / "link//"};
+  for (const std::string& slashed : slashed_links) {
+    auto through = co_await error_of(fs::remove_tree(slashed));
+    EXPECT_EQ(through.err, ENOTDIR) << through.what;
+    EXPECT_EQ(through.what, "remove_tree '" + slashed + "': Not a directory");
+  }
+  EXPECT_EQ(co_await fs::read_file(d / "dir/keep"), "kept");
+  EXPECT_TRUE((co_await fs::lstat(d / "link")).is_symlink());
+  // "." and ".." cannot be removed by name (rmdir says EINVAL): nothing is emptied.
+  auto dot = co_await error_of(fs::remove_tree(d / "link/."));
+  EXPECT_EQ(dot.err, EINVAL) << dot.what;
+  auto dotdot = co_await error_of(fs::remove_tree(d / "dir/.."));
+  EXPECT_EQ(dotdot.err, EINVAL) << dotdot.what;
+  EXPECT_EQ(co_await fs::read_file(d / "dir/keep"), "kept");
   // ignore_errors: nothing thrown, nothing else touched.
   co_await fs::remove_tree(d / "none", true);
   co_await fs::remove_tree(d / "link", true);

@@ -45,7 +45,8 @@ task<> chmod(const std::filesystem::path& path, mode_t mode);
 /// contains, on one pool thread, relative to open directory fds (a directory
 /// swapped for a symlink meanwhile is never followed: symlinks inside are
 /// removed, not their targets). `path` itself must be a directory, not a
-/// symlink to one (ENOTDIR, as Python refuses). Throws std::system_error
+/// symlink to one (ENOTDIR, as Python refuses; also when written "link/",
+/// which Python follows); a path ending in "." or ".." is EINVAL. Throws std::system_error
 /// "remove_tree '<entry>': …" naming the entry that could not be removed;
 /// with ignore_errors it removes what it can and throws nothing (but
 /// cancelled_error). Not cancel-safe: a cancelled call stops between two
