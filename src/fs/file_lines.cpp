@@ -6,6 +6,7 @@
 // up to the limit, and shrinks back afterwards.
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -118,7 +119,10 @@ task<std::size_t> file::buffer_line(std::size_t limit, bool partial) {
                                     " bytes at offset " + std::to_string(pos_),
                                 rb_.size());
     }
-    bool more = co_await fill(partial ? limit : limit + 1);
+    // One byte past the limit tells a line of exactly `limit` bytes from a
+    // longer one; with no limit (SIZE_MAX) there is nothing to tell.
+    const std::size_t want = partial || limit == SIZE_MAX ? limit : limit + 1;
+    bool more = co_await fill(want);
     if (!more) co_return rb_.size();  // end of file: the rest is the last line
   }
 }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -175,6 +176,20 @@ AIO_TEST(fs_lines_test, a_line_of_exactly_max_line_bytes_fits) {
     threw = true;
   }
   EXPECT_TRUE(threw);
+}
+
+AIO_TEST(fs_lines_test, no_limit_at_all_reads_long_lines_whole) {
+  // max_line = SIZE_MAX means "no limit": a line many buffers long is still
+  // one line (the one-past-the-limit read must not wrap around to 0).
+  temp_dir d;
+  const std::string long_line = std::string(200 * 1024, 'n') + "\n";
+  co_await fs::write_file(d / "long", long_line + "tail");
+  fs::open_options o;
+  o.max_line = SIZE_MAX;
+  auto f = co_await fs::open(d / "long", "r", o);
+  EXPECT_EQ((co_await f.readline()).size(), long_line.size());
+  EXPECT_EQ(co_await f.readline(), "tail");
+  EXPECT_EQ(co_await f.readline(), "");
 }
 
 AIO_TEST(fs_lines_test, readline_with_a_size_returns_pieces_like_python) {
