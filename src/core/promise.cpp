@@ -77,6 +77,10 @@ void promise_base::finish() noexcept {
     for (auto& cb : extras_->callbacks) loop->call_soon(std::move(cb));
     extras_->callbacks.clear();
   }
+  // The frame may be destroyed now, and parameters' destructors run after
+  // the promise's: whatever they do is no longer this task's (the blocking
+  // detector's signal handler must not read its freed name).
+  if (loop->current_task() == this) loop->set_current_task(nullptr);
   release();
 }
 

@@ -205,3 +205,36 @@ AIO_TEST(stall_thread_test, two_stalls_are_two_reports) {
         << stalled[i].text();
   }
 }
+
+namespace {
+// Blocks in its destructor, which for a task's by-value parameter runs after
+// the task finished, when its frame is destroyed.
+struct slow_to_destroy {
+  bool owner = true;
+  slow_to_destroy() = default;
+  slow_to_destroy(slow_to_destroy&& o) noexcept { o.owner = false; }
+  ~slow_to_destroy() {
+    if (owner) sleep_blocking_in_test(150ms);
+  }
+};
+
+aio::task<> finish_holding(slow_to_destroy) { co_return; }
+}  // namespace
+
+AIO_TEST(stall_thread_test, a_stall_while_a_finished_task_is_destroyed_reads_nothing_freed) {
+  // The task's name and extras are freed with its promise, before the
+  // parameter's slow destructor: the stall report must not reach them.
+  aio::test::report_log log;
+  auto& loop = aio::get_running_loop();
+  aio::test::detector_guard guard{loop};
+  aio::debug::enable_blocking_detector(loop, {.threshold = 30ms, .logger = log.logger()});
+  {
+    auto t = aio::create_task(finish_holding(slow_to_destroy{}), "a name longer than sixteen chars");
+  }  // the loop's reference is the last: finishing destroys the frame
+  CO_ASSERT_TRUE(co_await log.wait_for(kind::slow_step, 1));
+  auto stalled = log.of_kind(kind::stalled);
+  CO_ASSERT_TRUE(!stalled.empty());
+  EXPECT_EQ(stalled[0].task_name, "");  // the task is over: no name to give
+  EXPECT_TRUE(aio::test::stack_names(stalled[0], "sleep_blocking_in_test", "stall_thread_test.cpp"))
+      << stalled[0].text();
+}
