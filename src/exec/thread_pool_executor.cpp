@@ -16,7 +16,15 @@ namespace aio {
 
 namespace detail {
 
+namespace {
+// The pool this thread works for: shutdown(wait=true) from one of its own
+// threads would wait for itself. (The threads_ list cannot tell: a
+// concurrent shutdown may have taken it already.)
+thread_local const pool_core* own_pool = nullptr;
+}  // namespace
+
 void pool_core::work(std::shared_ptr<pool_core> self, std::size_t index) noexcept {
+  own_pool = self.get();
   std::string thread_name = self->name_ + "-" + std::to_string(index);
   thread_name.resize(std::min<std::size_t>(thread_name.size(), 15));  // the kernel's limit
   ::pthread_setname_np(::pthread_self(), thread_name.c_str());
@@ -165,11 +173,9 @@ void thread_pool_executor::shutdown(bool wait, bool cancel_futures) {
   std::vector<std::thread> threads;
   {
     std::lock_guard lock(c.mutex_);
-    if (wait)
-      for (auto& t : c.threads_)
-        if (t.get_id() == std::this_thread::get_id())
-          throw invalid_state_error("thread_pool_executor '" + c.name_ +
-                                    "': shutdown(wait=true) called from one of its own threads");
+    if (wait && detail::own_pool == &c)
+      throw invalid_state_error("thread_pool_executor '" + c.name_ +
+                                "': shutdown(wait=true) called from one of its own threads");
     c.shutdown_ = true;
     if (cancel_futures) {
       cancelled = c.head_;

@@ -275,6 +275,31 @@ AIO_TEST(thread_pool_test, shutdown_from_its_own_thread_is_an_error) {
   EXPECT_TRUE(threw);
 }
 
+AIO_TEST(thread_pool_test, shutdown_from_its_own_thread_is_an_error_during_another_shutdown) {
+  // Another thread's shutdown(wait=true) has taken the thread list to join
+  // it: the pool thread's own shutdown(wait=true) must still be refused, not
+  // wait for itself (a deadlock).
+  aio::thread_pool_executor pool(1, "selfwait2");
+  std::atomic<bool> outside_started{false};
+  auto job = pool.submit([&] {
+    while (!outside_started) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(50ms);  // the outside shutdown is joining this thread now
+    try {
+      pool.shutdown(true);
+    } catch (const aio::invalid_state_error&) {
+      return true;
+    }
+    return false;
+  });
+  std::thread outside([&] {
+    outside_started = true;
+    pool.shutdown(true);
+  });
+  bool threw = co_await job;
+  outside.join();
+  EXPECT_TRUE(threw);
+}
+
 AIO_TEST(thread_pool_test, internal_executor_is_separate_from_the_default_one) {
   auto& internal = aio::detail::internal_executor();
   EXPECT_NE(&internal, &aio::default_executor());
