@@ -13,11 +13,13 @@
 #include <string>
 #include <system_error>
 
+#include "aio/core/errors.hpp"
 #include "aio/fs/directory.hpp"
 #include "aio/fs/file.hpp"
 #include "aio/fs/read_file.hpp"
 #include "aio/fs/stat.hpp"
 #include "file_io_impl.hpp"
+#include "remove_tree_impl.hpp"
 
 namespace aio::fs {
 
@@ -198,14 +200,29 @@ task<> write_atomic_impl(std::filesystem::path path, std::string_view data) {
     failure = std::current_exception();
   }
   if (failure) {
-    // The temporary file goes, whatever went wrong (a cancel was consumed by
-    // the throw, so this await runs).
-    co_await close_quietly(f);
+    // The temporary file goes whatever went wrong. A second cancel during
+    // this cleanup hands the removal to the pool, and is what the caller
+    // sees (the first was consumed by the throw).
+    std::exception_ptr cancel;
     try {
-      co_await remove(temp);
+      co_await f.close();
+    } catch (const cancelled_error&) {
+      cancel = std::current_exception();
     } catch (...) {
     }
-    std::rethrow_exception(failure);
+    bool removed = false;
+    if (!cancel) {
+      try {
+        co_await remove(temp);
+        removed = true;
+      } catch (const cancelled_error&) {
+        cancel = std::current_exception();
+      } catch (...) {
+        removed = true;  // gone already, or cannot be: nothing more to try
+      }
+    }
+    if (!removed) detail::remove_detached(temp, false);
+    std::rethrow_exception(cancel ? cancel : failure);
   }
   // A named local, not a temporary inside the co_await (GCC 12 destroys those twice).
   std::string dir = path.parent_path().string();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// remove_tree: shutil.rmtree through directory fds on one pool thread, and
-// chmod (pool: io_uring has no fchmodat).
+// remove_tree: shutil.rmtree through directory fds on one pool thread, the
+// detached removal of names nobody waits for, and chmod (pool: io_uring has
+// no fchmodat).
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,7 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "aio/exec/thread_pool_executor.hpp"
 #include "aio/fs/directory.hpp"
+#include "exit_wait_impl.hpp"
 #include "pool_call_impl.hpp"
 #include "remove_tree_impl.hpp"
 
@@ -154,6 +157,36 @@ int remove_tree_blocking(tree_removal& t, const std::atomic<bool>& stop) noexcep
     return remover(t, stop).run();
   } catch (const std::bad_alloc&) {
     return -ENOMEM;
+  }
+}
+
+namespace {
+// The blocking removal of an owned name (a tree, or one file); errors are
+// dropped (nobody is left to hear them), as a TemporaryDirectory finalizer does.
+void remove_owned(const std::string& path, bool tree) noexcept {
+  if (!tree) {
+    ::unlink(path.c_str());
+    return;
+  }
+  tree_removal t;
+  t.path = path;
+  t.ignore_errors = true;
+  t.fix_permissions = true;
+  std::atomic<bool> never{false};
+  remove_tree_blocking(t, never);
+}
+}  // namespace
+
+void remove_detached(std::string path, bool tree) noexcept {
+  exit_waits_for(1);  // a name dropped at the end of main is still removed
+  auto job = [](const std::string& name, bool whole_tree) noexcept {
+    remove_owned(name, whole_tree);
+    exit_waits_for(-1);
+  };
+  try {
+    aio::detail::internal_executor().submit(job, path, tree);
+  } catch (...) {
+    job(path, tree);  // no thread could take it: better a short block than a leak
   }
 }
 

@@ -2,7 +2,7 @@
 #pragma once
 // The blocking core of remove_tree (shutil.rmtree), shared by the awaitable
 // call and by the temporary directory's destructor (which runs it on the pool
-// without a task).
+// without a task), and that detached removal.
 
 #include <atomic>
 #include <string>
@@ -24,5 +24,10 @@ struct tree_removal {
 /// following a symlink. 0, -errno (t.failed says where), or -ECANCELED once
 /// `stop` is true (checked between entries). Blocking.
 int remove_tree_blocking(tree_removal& t, const std::atomic<bool>& stop) noexcept;
+
+/// Removes `path` (a whole tree, or one name) on the internal pool, errors
+/// dropped, for cleanups nobody can wait for (a destructor, a cancelled
+/// cleanup); the process's exit waits for it.
+void remove_detached(std::string path, bool tree) noexcept;
 
 }  // namespace aio::fs::detail

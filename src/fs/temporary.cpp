@@ -19,9 +19,7 @@
 #include <system_error>
 #include <utility>
 
-#include "aio/exec/thread_pool_executor.hpp"
 #include "aio/fs/directory.hpp"
-#include "exit_wait_impl.hpp"
 #include "file_io_impl.hpp"
 #include "pool_call_impl.hpp"
 #include "remove_tree_impl.hpp"
@@ -102,35 +100,6 @@ task<temporary_file> make_file_impl(std::string prefix, std::string suffix,
   co_return temporary_file(std::move(f));
 }
 
-// The blocking removal of an owned name (a tree, or one file); errors are
-// dropped (nobody is left to hear them), as a TemporaryDirectory finalizer does.
-void remove_owned(const std::string& path, bool tree) noexcept {
-  if (!tree) {
-    ::unlink(path.c_str());
-    return;
-  }
-  detail::tree_removal t;
-  t.path = path;
-  t.ignore_errors = true;
-  t.fix_permissions = true;
-  std::atomic<bool> never{false};
-  detail::remove_tree_blocking(t, never);
-}
-
-// remove_owned off the loop, on the internal pool.
-void remove_detached(std::string path, bool tree) noexcept {
-  detail::exit_waits_for(1);  // a temporary dropped at the end of main is still removed
-  auto job = [](const std::string& name, bool whole_tree) noexcept {
-    remove_owned(name, whole_tree);
-    detail::exit_waits_for(-1);
-  };
-  try {
-    aio::detail::internal_executor().submit(job, path, tree);
-  } catch (...) {
-    job(path, tree);  // no thread could take it: better a short block than a leak
-  }
-}
-
 int owned_tree_call(void* arg, const std::atomic<bool>& stop) noexcept {
   return detail::remove_tree_blocking(*static_cast<detail::tree_removal*>(arg), stop);
 }
@@ -164,14 +133,14 @@ temporary_directory::temporary_directory(temporary_directory&& o) noexcept
 
 temporary_directory& temporary_directory::operator=(temporary_directory&& o) noexcept {
   if (this != &o) {
-    if (!path_.empty()) remove_detached(path_.string(), true);
+    if (!path_.empty()) detail::remove_detached(path_.string(), true);
     path_ = std::exchange(o.path_, {});
   }
   return *this;
 }
 
 temporary_directory::~temporary_directory() {
-  if (!path_.empty()) remove_detached(path_.string(), true);
+  if (!path_.empty()) detail::remove_detached(path_.string(), true);
 }
 
 task<> temporary_directory::remove() {
@@ -206,7 +175,7 @@ temporary_file& temporary_file::operator=(temporary_file&& o) noexcept {
 temporary_file::~temporary_file() { discard(); }
 
 void temporary_file::discard() noexcept {
-  if (!path_.empty()) remove_detached(std::exchange(path_, {}).string(), false);
+  if (!path_.empty()) detail::remove_detached(std::exchange(path_, {}).string(), false);
   file_ = fs::file();  // its destructor closes it on the pool
 }
 

@@ -98,3 +98,42 @@ AIO_TEST(fs_cancel_test, atomic_write_leaves_old_or_new_content_and_no_temp_file
   co_await fs::write_file_atomic(path, new_content);
   EXPECT_TRUE(co_await fs::read_file(path) == new_content);
 }
+
+AIO_TEST(fs_cancel_test, a_second_cancel_during_the_atomic_writes_cleanup_still_removes_the_temp_file) {
+  // The first cancel stops the write; the second catches the cleanup (the
+  // close or the removal of the temporary file), which must still happen.
+  temp_dir d;
+  std::string path = d / "state.json";
+  const std::string old_content = fs::test::pattern(1u << 20, 1);
+  co_await fs::write_file(path, old_content);
+  const std::vector<std::string> only_target(1, "state.json");
+  int cancelled = 0;
+  const std::string new_content = fs::test::pattern(2u << 20, 2);
+  for (int k = 0; k < 24; ++k) {
+    for (int j = 0; j < 6; ++j) {
+      auto t = aio::create_task(fs::write_file_atomic(path, new_content));
+      co_await aio::sleep(std::chrono::microseconds(100 * k));  // into the write, fsync, rename
+      const bool running = t.cancel();
+      for (int i = 0; i < j; ++i) co_await aio::sleep(0s);
+      t.cancel();
+      try {
+        co_await t;
+        EXPECT_FALSE(running) << "a cancelled write succeeded after " << k << "+" << j << " yields";
+        co_await fs::write_file(path, old_content);
+      } catch (const aio::cancelled_error&) {
+        ++cancelled;
+      }
+      const std::string now = co_await fs::read_file(path);
+      EXPECT_TRUE(now == old_content || now == new_content) << "a mix after " << k << "+" << j << " yields";
+      // A removal the cancel interrupted is finished on the pool: poll for it.
+      std::vector<std::string> names = co_await fs::listdir(d.path);
+      for (int i = 0; i < 2000 && names != only_target; ++i) {
+        co_await aio::sleep(1ms);
+        names = co_await fs::listdir(d.path);
+      }
+      EXPECT_EQ(names, only_target) << "after " << k << "+" << j << " yields";
+      if (names != only_target) co_return;  // every later round would see it too
+    }
+  }
+  EXPECT_GT(cancelled, 0);
+}
