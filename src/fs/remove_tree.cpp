@@ -16,7 +16,6 @@
 
 #include "aio/exec/thread_pool_executor.hpp"
 #include "aio/fs/directory.hpp"
-#include "exit_wait_impl.hpp"
 #include "pool_call_impl.hpp"
 #include "remove_tree_impl.hpp"
 
@@ -178,10 +177,10 @@ void remove_owned(const std::string& path, bool tree) noexcept {
 }  // namespace
 
 void remove_detached(std::string path, bool tree) noexcept {
-  exit_waits_for(1);  // a name dropped at the end of main is still removed
+  aio::detail::exit_waits_for(1);  // a name dropped at the end of main is still removed
   auto job = [](const std::string& name, bool whole_tree) noexcept {
     remove_owned(name, whole_tree);
-    exit_waits_for(-1);
+    aio::detail::exit_waits_for(-1);
   };
   try {
     aio::detail::internal_executor().submit(job, path, tree);

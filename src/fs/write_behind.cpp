@@ -14,7 +14,6 @@
 #include <utility>
 
 #include "aio/exec/thread_pool_executor.hpp"
-#include "exit_wait_impl.hpp"
 #include "file_io_impl.hpp"
 #include "write_behind_impl.hpp"
 
@@ -58,11 +57,11 @@ void write_behind::close_in_background() noexcept {
 
 void write_behind::start_writer_locked() {
   if (running_) return;
-  exit_waits_for(1);  // a file dropped at the end of main still gets its bytes
+  aio::detail::exit_waits_for(1);  // a file dropped at the end of main still gets its bytes
   try {
     aio::detail::internal_executor().submit([self = shared_from_this()] { run(self); });
   } catch (...) {
-    exit_waits_for(-1);
+    aio::detail::exit_waits_for(-1);
     throw;
   }
   running_ = true;
@@ -292,7 +291,7 @@ void write_behind::run(std::shared_ptr<write_behind> self) noexcept {
   spare.clear();
   if (to_close >= 0) ::close(to_close);  // already on a pool thread
   s.post(wake);
-  exit_waits_for(-1);
+  aio::detail::exit_waits_for(-1);
 }
 
 // --- the awaiter ---------------------------------------------------------------

@@ -21,6 +21,7 @@
 
 #include "aio/core/errors.hpp"
 #include "aio/core/loop.hpp"
+#include "aio/exec/thread_pool_executor.hpp"
 #include "context.hpp"
 #include "process_util.hpp"
 
@@ -172,6 +173,9 @@ void supervisor::child(std::size_t slot) {
   } catch (...) {
     log("worker " + std::to_string(slot) + ": could not start");
   }
+  // _exit skips atexit: wait here for the files and temporaries this worker
+  // dropped, which the internal pool is still writing or removing.
+  aio::detail::wait_for_exit_work();
   std::fflush(nullptr);
   ::_exit(status & 0xff);
 }

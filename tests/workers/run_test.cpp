@@ -3,12 +3,15 @@
 // status; SIGTERM's graceful stop; what run() leaves behind (no child, no
 // fd, the signal mask as it was); and the calls it refuses.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "aio/exec/thread_pool_executor.hpp"
+#include "aio/fs/file.hpp"
 #include "servers.hpp"
 
 namespace aio::test {
@@ -109,6 +112,34 @@ TEST_P(workers_run, leaves_no_child_no_fd_and_the_signal_mask_as_it_was) {
   EXPECT_EQ(field(after[0], 3), 1) << after[0];                   // no child left (not even a zombie)
   EXPECT_EQ(field(after[0], 4), 0) << after[0];                   // SIGTERM unblocked again
   EXPECT_EQ(field(after[0], 5), 0) << after[0];
+}
+
+// Drops its files unclosed with their writes still queued (write-behind),
+// behind jobs that hold every thread of the internal pool for a while: the
+// pool writes them after main returned, and the worker must wait for that.
+task<> write_and_drop(std::string dir) {
+  auto& pool = aio::detail::internal_executor();
+  for (std::size_t i = 0; i < pool.max_workers(); ++i)
+    pool.submit([] { std::this_thread::sleep_for(std::chrono::milliseconds(200)); });
+  const std::string chunk(64 << 10, 'w');
+  for (int n = 0; n < 4; ++n) {
+    auto f = co_await fs::open(dir + "/" + std::to_string(n), "w");
+    for (int i = 0; i < 16; ++i) co_await f.write(chunk);
+  }
+}
+
+TEST_P(workers_run, a_worker_exits_only_once_its_dropped_files_are_written) {
+  temp_dir d;
+  const std::string dir = d.path;
+  supervised s([backend = GetParam(), dir] {
+    return workers::run(1, [dir](std::size_t) { return write_and_drop(dir); }, logged_options(backend));
+  });
+  EXPECT_EQ(exit_code(s.wait()), 0);
+  for (int n = 0; n < 4; ++n) {
+    struct ::stat st {};
+    ASSERT_EQ(::stat((d / std::to_string(n)).c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 1 << 20) << "file " << n;  // not cut short by the worker's exit
+  }
 }
 
 TEST(workers_run_guard, refuses_to_fork_a_multithreaded_process) {

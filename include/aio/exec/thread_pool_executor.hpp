@@ -90,6 +90,17 @@ namespace detail {
 /// the user's default executor so that user jobs never delay them. Never
 /// destroyed (its idle threads end with the process).
 thread_pool_executor& internal_executor();
+
+/// Work handed to the internal pool that the program expects done although
+/// nobody awaits it (a dropped temporary's removal, a dropped file's queued
+/// writes): +1 when handed over, -1 when done (any thread). The pool's
+/// threads do not hold the process open, so exit waits for that work (up to
+/// 30 s), as Python runs its finalizers and flushes its files at exit: the
+/// first call registers an atexit handler.
+void exit_waits_for(int delta) noexcept;
+/// Waits (up to 30 s) until no such work is left: the atexit handler, and a
+/// prefork worker before its _exit.
+void wait_for_exit_work() noexcept;
 }  // namespace detail
 
 }  // namespace aio

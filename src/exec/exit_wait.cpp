@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
+// Exit waits for the detached work of the internal pool (thread_pool_executor.hpp).
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 
-#include "exit_wait_impl.hpp"
+#include "aio/exec/thread_pool_executor.hpp"
 
-namespace aio::fs::detail {
+namespace aio::detail {
 
 namespace {
 
@@ -18,13 +19,8 @@ struct pending_work {
   static pending_work& get() {
     static auto* p = new pending_work;  // never destroyed: used by the exit handler
     static std::once_flag registered;
-    std::call_once(registered, [] { std::atexit(&wait_for_all); });
+    std::call_once(registered, [] { std::atexit(&wait_for_exit_work); });
     return *p;
-  }
-  static void wait_for_all() {
-    pending_work& p = get();
-    std::unique_lock lock(p.mutex);
-    p.idle.wait_for(lock, std::chrono::seconds(30), [&] { return p.count == 0; });
   }
 };
 
@@ -37,4 +33,10 @@ void exit_waits_for(int delta) noexcept {
   if (p.count == 0) p.idle.notify_all();
 }
 
-}  // namespace aio::fs::detail
+void wait_for_exit_work() noexcept {
+  pending_work& p = pending_work::get();
+  std::unique_lock lock(p.mutex);
+  p.idle.wait_for(lock, std::chrono::seconds(30), [&] { return p.count == 0; });
+}
+
+}  // namespace aio::detail
