@@ -2,10 +2,12 @@
 // to_thread: blocking work off the loop, so that the other tasks keep running.
 //
 // A ticker task prints every 100 ms while blocking calls run on the default
-// executor; a slow job is then cancelled through its std::stop_token, and a
-// CPU-bound job runs on a pool of our own via run_in_executor.
+// executor; a slow job is then cancelled through its std::stop_token, a
+// CPU-bound job runs on a pool of our own via run_in_executor, and a pool
+// whose jobs wait on each other grows instead of stalling.
 //
 //   ./example_to_thread
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <numeric>
@@ -71,6 +73,21 @@ aio::task<> amain() {
     return std::accumulate(v.begin(), v.end(), 0L);
   });
   std::printf("sum = %ld\n", sum);
+
+  // Jobs that wait on each other: on a pool of one thread the consumer would
+  // hold it for ever and the producer, queued behind, never run. Growth when
+  // stalled adds a thread once nothing has moved for 50 ms.
+  aio::thread_pool_executor pair_pool(1, "pair");
+  pair_pool.set_growth({50ms, 1});
+  std::atomic<bool> produced{false};
+  auto consumer = pair_pool.submit([&produced] {
+    while (!produced) std::this_thread::sleep_for(1ms);
+    return 42;
+  });
+  auto producer = pair_pool.submit([&produced] { produced = true; });
+  co_await producer;
+  const int consumed = co_await consumer;
+  std::printf("consumer got %d; the pool grew to %zu threads\n", consumed, pair_pool.thread_count());
 
   done = true;
   co_await tick;

@@ -43,7 +43,13 @@ namespace detail {
 const std::shared_ptr<loop_link>& link_of(event_loop& loop) { return state_of(loop).link; }
 
 thread_pool_executor& internal_executor() {
-  static thread_pool_executor* pool = new thread_pool_executor(4, "aio-internal");
+  static thread_pool_executor* pool = [] {
+    auto* p = new thread_pool_executor(4, "aio-internal");
+    // Its jobs can wait on each other (FIFO opens and reads on the epoll
+    // backend): a stuck pool grows rather than stalling every file call.
+    p->set_growth({std::chrono::milliseconds(250), 60});
+    return p;
+  }();
   return *pool;
 }
 

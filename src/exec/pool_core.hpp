@@ -5,8 +5,11 @@
 // job) still finds it alive when its job ends.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -41,6 +44,21 @@ class pool_core {
   const std::size_t max_workers_;
   const std::string name_;
 
+  // Growth when stalled (thread_pool_executor::set_growth); extra 0 is off.
+  std::chrono::milliseconds grow_after_{0};
+  std::size_t grow_extra_ = 0;
+  std::uint64_t taken_ = 0;           // jobs workers took, ever: the watcher's sign of progress
+  bool watching_ = false;             // the watcher thread runs
+  std::condition_variable watch_cv_;  // the watcher waits here
+
+  /// Starts worker number started_ + 1. Mutex held; throws what std::thread throws.
+  void start_worker_locked(const std::shared_ptr<pool_core>& self);
+  /// After a push with every thread busy: starts the watcher, or wakes it.
+  void saturated_locked(const std::shared_ptr<pool_core>& self) noexcept;
+  /// The watcher: while jobs wait and none was taken for grow_after_, starts
+  /// one more worker per period, up to max_workers_ + grow_extra_.
+  static void watch(std::shared_ptr<pool_core> self) noexcept;
+
   void push(job_base* j) noexcept {
     j->next_ = nullptr;
     if (tail_)
@@ -55,6 +73,7 @@ class pool_core {
     head_ = j->next_;
     if (!head_) tail_ = nullptr;
     queued_.store(queued_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    ++taken_;
     return j;
   }
   /// Waits for work: spins briefly if no other worker does (a job submitted

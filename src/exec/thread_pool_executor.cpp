@@ -99,6 +99,7 @@ thread_pool_executor::~thread_pool_executor() {
     std::unique_lock lock(c.mutex_);
     c.shutdown_ = true;
     c.work_cv_.notify_all();
+    c.watch_cv_.notify_all();
     bool ended = c.exit_cv_.wait_for(lock, deadline_, [&] { return c.live_ == 0; });
     threads.swap(c.threads_);
     if (!ended) {
@@ -145,11 +146,11 @@ void thread_pool_executor::enqueue(detail::job_base* j) {
     c.push(j);
     std::size_t queued = c.queued_.load(std::memory_order_relaxed);
     std::size_t coming = c.notified_ + (c.spinning_ ? 1 : 0);  // will take a job soon
-    if (queued > c.idle_ + (c.spinning_ ? 1 : 0) && c.started_ < c.max_workers_) {
+    const bool all_busy = queued > c.idle_ + (c.spinning_ ? 1 : 0);
+    if (all_busy && c.started_ >= c.max_workers_ && c.grow_extra_ > 0) c.saturated_locked(core_);
+    if (all_busy && c.started_ < c.max_workers_) {
       try {
-        c.threads_.push_back(detail::signal_free_thread(&detail::pool_core::work, core_, c.started_ + 1));
-        ++c.started_;
-        ++c.live_;
+        c.start_worker_locked(core_);
       } catch (...) {
         if (c.started_ == 0) {  // nobody would ever run it
           c.head_ = c.tail_ = nullptr;
@@ -185,6 +186,7 @@ void thread_pool_executor::shutdown(bool wait, bool cancel_futures) {
     if (wait) threads.swap(c.threads_);
   }
   c.work_cv_.notify_all();
+  c.watch_cv_.notify_all();
   while (cancelled) {
     detail::job_base* j = cancelled;
     cancelled = j->next_;

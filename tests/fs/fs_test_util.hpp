@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include "aio/core/errors.hpp"
 #include "aio/core/sleep.hpp"
 #include "aio/core/task.hpp"
+#include "aio/exec/thread_pool_executor.hpp"
 #include "aio/net/subprocess.hpp"
 #include "aio_test.hpp"
 
@@ -31,6 +33,14 @@ namespace aio::fs::test {
 /// A fresh directory, removed with everything in it (tests/support).
 using aio::test::temp_dir;
 
+
+/// The threads of the library's internal pool, once all started: 4, or more
+/// after it grew when stalled (grown threads stay). A test that holds the
+/// pool must hold them all.
+inline std::size_t internal_pool_threads() {
+  auto& pool = aio::detail::internal_executor();
+  return std::max(pool.max_workers(), pool.thread_count());
+}
 
 /// How many fds this process has open (entries of /proc/self/fd).
 inline int open_fd_count() {

@@ -16,6 +16,7 @@
 
 #include "aio/core/create_task.hpp"
 #include "aio/exec/thread_pool_executor.hpp"
+#include "aio/fs/file.hpp"
 #include "aio/fs/read_file.hpp"
 #include "aio_test.hpp"
 #include "fs_test_util.hpp"
@@ -80,10 +81,12 @@ AIO_TEST(fs_read_file_test, a_close_cancelled_while_queued_still_closes_the_fd) 
   const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // never blocks
   CO_ASSERT_TRUE(writer >= 0);
   auto& pool = aio::detail::internal_executor();
+  const auto growth = pool.get_growth();
+  pool.set_growth({});  // no thread may join to take the close
   std::latch gate{1};
   std::vector<aio::concurrent_future<void>> held;
   auto hold = [&] { held.push_back(pool.submit([&gate] { gate.wait(); })); };
-  for (std::size_t i = 1; i < pool.max_workers(); ++i) hold();
+  for (std::size_t i = 1; i < fs::test::internal_pool_threads(); ++i) hold();
   auto reading = aio::create_task(fs::read_file(fifo));
   co_await aio::sleep(std::chrono::milliseconds(20));  // its read waits on the last thread
   hold();                                              // queued behind that read
@@ -96,5 +99,24 @@ AIO_TEST(fs_read_file_test, a_close_cancelled_while_queued_still_closes_the_fd) 
   }
   gate.count_down();
   for (auto& h : held) co_await h;
+  pool.set_growth(growth);
   EXPECT_EQ(co_await fs::test::settled_fd_count(baseline), baseline);
+}
+
+AIO_TEST(fs_read_file_test, more_fifo_readers_than_pool_threads_do_not_stall_their_writers) {
+  // On the epoll backend each reader's open blocks a pool thread until its
+  // writer opens; with more readers than threads, the writers' opens queue
+  // behind them and only the pool's growth when stalled lets them run.
+  temp_dir d;
+  constexpr int n = 6;  // the internal pool has 4 threads
+  for (int i = 0; i < n; ++i) CO_ASSERT_EQ(::mkfifo((d / std::to_string(i)).c_str(), 0600), 0);
+  std::vector<aio::task_handle<std::string>> readers;
+  for (int i = 0; i < n; ++i) readers.push_back(aio::create_task(fs::read_file(d / std::to_string(i))));
+  co_await aio::sleep(std::chrono::milliseconds(20));  // every reader waits in its open
+  for (int i = 0; i < n; ++i) {
+    auto w = co_await fs::open(d / std::to_string(i), "w");
+    co_await w.write("fifo " + std::to_string(i));
+    co_await w.close();
+  }
+  for (int i = 0; i < n; ++i) EXPECT_EQ(co_await readers[i], "fifo " + std::to_string(i));
 }

@@ -121,6 +121,7 @@ AIO_TEST(fs_write_behind_errors_thread_test, a_file_dropped_just_before_exit_is_
     // started when main ends), 3 MiB queued, the file dropped, then exit at
     // once.
     static std::atomic<int> busy{0};
+    aio::detail::internal_executor().set_growth({});  // no thread joins them to run the writer
     for (int i = 0; i < 4; ++i)
       aio::detail::internal_executor().submit([] {
         busy.fetch_add(1);

@@ -31,11 +31,16 @@ namespace aio::fs::test {
 inline constexpr std::size_t kib = 1024;
 inline constexpr std::size_t mib = 1024 * kib;
 
-// Holds every thread of the library's internal pool (4) on a latch, so that
-// the writer job, queued behind them, cannot run until release().
+// Holds every thread of the library's internal pool (4, or more once it grew
+// when stalled) on a latch, so that the writer job, queued behind them,
+// cannot run until release(). The pool's growth is off meanwhile: no new
+// thread takes the job either.
 class pool_blocker {
  public:
-  pool_blocker() {
+  pool_blocker()
+      : threads(static_cast<int>(fs::test::internal_pool_threads())),
+        growth_(aio::detail::internal_executor().get_growth()) {
+    aio::detail::internal_executor().set_growth({});
     for (int i = 0; i < threads; ++i)
       jobs_.push_back(aio::detail::internal_executor().submit([this] {
         started_.fetch_add(1);
@@ -45,6 +50,7 @@ class pool_blocker {
   ~pool_blocker() {
     release();
     for (auto& j : jobs_) j.result();  // they end at once: none may outlive this
+    aio::detail::internal_executor().set_growth(growth_);
   }
   pool_blocker(const pool_blocker&) = delete;
   /// True once every pool thread is held (polled, bounded).
@@ -58,7 +64,8 @@ class pool_blocker {
   }
 
  private:
-  static constexpr int threads = 4;
+  const int threads;
+  aio::thread_pool_executor::growth growth_;
   std::atomic<int> started_{0};
   std::latch gate_{1};
   bool released_ = false;

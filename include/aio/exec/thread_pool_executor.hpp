@@ -78,6 +78,22 @@ class thread_pool_executor {
   /// Threads started so far (they start lazily and stay until shutdown).
   std::size_t thread_count() const noexcept;
 
+  /// Growth when stalled, for pools whose jobs may wait on each other (a
+  /// FIFO's reader waiting for its writer's open, queued behind it): once
+  /// jobs have waited `after` with every thread busy and no thread took a
+  /// job meanwhile, one more thread starts, and one more each further
+  /// `after`, up to max_workers + extra_threads. A pool that keeps moving,
+  /// however slowly, never grows; grown threads stay until shutdown. Off
+  /// (extra_threads 0) by default, as in Python; the library's internal pool
+  /// grows after 250 ms, up to 64 threads. No Python equivalent.
+  struct growth {
+    std::chrono::milliseconds after{0};
+    std::size_t extra_threads = 0;
+  };
+  /// Any thread; std::invalid_argument for extra_threads > 0 with after <= 0.
+  void set_growth(growth g);
+  growth get_growth() const;
+
  private:
   void enqueue(detail::job_base* j);
   std::shared_ptr<detail::pool_core> core_;
@@ -86,9 +102,10 @@ class thread_pool_executor {
 
 namespace detail {
 /// The process-wide pool of the library's own blocking work (file I/O on the
-/// epoll backend, DNS fallback): a few threads, started lazily, separate from
-/// the user's default executor so that user jobs never delay them. Never
-/// destroyed (its idle threads end with the process).
+/// epoll backend, DNS fallback): 4 threads, started lazily, growing when
+/// stalled (250 ms, up to 64), separate from the user's default executor so
+/// that user jobs never delay them. Never destroyed (its idle threads end
+/// with the process).
 thread_pool_executor& internal_executor();
 
 /// Work handed to the internal pool that the program expects done although
