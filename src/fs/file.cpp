@@ -14,6 +14,7 @@
 #include <array>
 #include <cerrno>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <utility>
@@ -182,9 +183,17 @@ task<std::string> file::pread(std::size_t n, std::uint64_t offset) {
   co_return out;
 }
 
+void file::check_range(const char* what, std::uint64_t offset, std::size_t len) const {
+  // The kernel's positions are off_t: past INT64_MAX is EINVAL, as pread(2)
+  // says (and UINT64_MAX is this file's "current position" mark).
+  constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (offset > max || len > max - offset) detail::throw_fs_error(EINVAL, what, path_);
+}
+
 task<std::size_t> file::pread_into(std::span<std::byte> buf, std::uint64_t offset) {
   check_open("pread");
   if (!seekable_) detail::throw_fs_error(ESPIPE, "pread", path_);
+  check_range("pread", offset, buf.size());
   co_await written();
   std::size_t done = 0;
   while (done < buf.size()) {
@@ -198,6 +207,7 @@ task<std::size_t> file::pread_into(std::span<std::byte> buf, std::uint64_t offse
 task<std::size_t> file::pwrite(std::string_view data, std::uint64_t offset) {
   check_open("pwrite");
   if (!seekable_) detail::throw_fs_error(ESPIPE, "pwrite", path_);
+  check_range("pwrite", offset, data.size());
   co_await written();
   if (offset < pos_ + rb_.size() && offset + data.size() > pos_) rb_.drop();  // overlaps the read-ahead
   co_return co_await write_all(data, offset);
@@ -276,8 +286,11 @@ task<std::uint64_t> file::seek(std::int64_t offset, whence from) {
   std::int64_t base = 0;
   if (from == whence::cur) base = static_cast<std::int64_t>(pos_);
   if (from == whence::end) base = static_cast<std::int64_t>((co_await stat()).size);
-  if (base + offset < 0) throw std::invalid_argument("aio::fs::file::seek: negative position");
-  auto to = static_cast<std::uint64_t>(base + offset);
+  std::int64_t target = 0;
+  if (__builtin_add_overflow(base, offset, &target))
+    throw std::invalid_argument("aio::fs::file::seek: position past the largest file offset");
+  if (target < 0) throw std::invalid_argument("aio::fs::file::seek: negative position");
+  auto to = static_cast<std::uint64_t>(target);
   if (to >= pos_ && to - pos_ <= rb_.size()) {
     consume(static_cast<std::size_t>(to - pos_));  // within the read-ahead: keep the rest
   } else {

@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <fstream>
+#include <limits>
 #include <stdexcept>
 #include <system_error>
 
@@ -126,4 +128,34 @@ AIO_TEST(fs_errors_test, write_on_a_read_only_file_and_read_on_a_write_only_one)
   auto w = co_await fs::open(d / "f", "a");
   c = co_await error_of(w.read(1));
   EXPECT_EQ(c.err, EBADF);
+}
+
+AIO_TEST(fs_errors_test, offsets_past_the_largest_file_offset_are_einval) {
+  temp_dir d;
+  auto f = co_await fs::open(d / "f", "w+");
+  co_await f.write("data");
+  constexpr std::uint64_t max = std::numeric_limits<std::int64_t>::max();
+  // UINT64_MAX must not read or write at the file's position instead.
+  caught c = co_await error_of(f.pread(4, UINT64_MAX));
+  EXPECT_EQ(c.err, EINVAL);
+  EXPECT_EQ(c.what, "pread '" + d / "f" + "': Invalid argument");
+  c = co_await error_of(f.pwrite("x", UINT64_MAX));
+  EXPECT_EQ(c.err, EINVAL);
+  EXPECT_EQ(c.what, "pwrite '" + d / "f" + "': Invalid argument");
+  c = co_await error_of(f.pwrite("xy", max));  // the range, not just its start
+  EXPECT_EQ(c.err, EINVAL);
+  EXPECT_EQ(co_await f.pread(4, 0), "data");
+  EXPECT_EQ(f.tell(), 4u);
+  // seek: an overflowing sum is an error, not undefined behaviour.
+  co_await f.seek(static_cast<std::int64_t>(max));
+  bool threw = false;
+  try {
+    co_await f.seek(1, fs::whence::cur);
+  } catch (const std::invalid_argument& e) {
+    threw = std::string(e.what()).find("largest file offset") != std::string::npos;
+  }
+  EXPECT_TRUE(threw);
+  EXPECT_EQ(f.tell(), max);
+  co_await f.seek(0);
+  EXPECT_EQ(co_await f.read(), "data");
 }

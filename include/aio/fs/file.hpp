@@ -311,6 +311,8 @@ class file {
   /// Closes fd_ off the loop (after the queued writes, if any).
   void release() noexcept;
   void check_open(const char* what) const;
+  /// EINVAL unless [offset, offset + len) fits in the kernel's off_t.
+  void check_range(const char* what, std::uint64_t offset, std::size_t len) const;
   /// Copies what was read ahead into `buf`; returns how many bytes.
   std::size_t take_buffered(std::span<std::byte> buf) noexcept;
   void consume(std::size_t n) noexcept;
