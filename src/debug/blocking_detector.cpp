@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "aio/debug/blocking_detector.hpp"
 
+#include <signal.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 #include "detector.hpp"
 
@@ -52,6 +55,11 @@ void enable_blocking_detector(event_loop& loop, blocking_detector_options option
   loop.check_thread("enable_blocking_detector");
   if (options.threshold < std::chrono::milliseconds(1))
     throw std::invalid_argument("enable_blocking_detector: the threshold must be at least 1 ms");
+  // A standard signal would take over one the program or the loop uses
+  // (SIGINT reaches the loop through a signalfd, SIGSEGV is a crash).
+  if (options.signal != 0 && (options.signal < SIGRTMIN || options.signal > SIGRTMAX))
+    throw std::invalid_argument("enable_blocking_detector: the signal must be a real-time one (SIGRTMIN.." +
+                                std::to_string(SIGRTMAX) + "), not " + std::to_string(options.signal));
   detector_holder* h = holder_of(loop);
   if (!h)
     h = static_cast<detector_holder*>(

@@ -138,7 +138,10 @@ AIO_TEST(quiet_thread_test, bad_options_and_wrong_thread_are_errors) {
   EXPECT_THROW(aio::debug::enable_blocking_detector(loop, {.threshold = 0ms}),
                std::invalid_argument);
   EXPECT_THROW(aio::debug::enable_blocking_detector(loop, {.signal = SIGRTMAX + 1}),
-               std::system_error);
+               std::invalid_argument);
+  // Standard signals are the program's or the loop's (SIGINT, SIGSEGV…): refused.
+  for (int taken : {SIGINT, SIGSEGV, SIGUSR1, SIGRTMIN - 1})
+    EXPECT_THROW(aio::debug::enable_blocking_detector(loop, {.signal = taken}), std::invalid_argument) << taken;
   EXPECT_FALSE(aio::debug::blocking_detector_enabled(loop));
   bool threw = false;
   std::thread other([&] {

@@ -84,8 +84,9 @@ struct blocking_detector_options {
   /// from the loop thread (slow-step summaries), never concurrently. Default:
   /// stall_report::text() on stderr.
   std::function<void(const stall_report&)> logger;
-  /// The signal used to capture the stack; 0: SIGRTMIN+6. Its handler is
-  /// installed process-wide on first use and kept.
+  /// The signal used to capture the stack: a real-time one (SIGRTMIN to
+  /// SIGRTMAX; std::invalid_argument otherwise), 0 for SIGRTMIN+6. Its
+  /// handler is installed process-wide on first use and kept.
   int signal = 0;
 };
 
@@ -109,7 +110,8 @@ struct blocking_detector_stats {
 /// coroutine: nothing to cancel. The first call of a process reads the
 /// program's debug information (tens of milliseconds, on the calling
 /// thread). Loop thread only (invalid_state_error otherwise); throws
-/// std::invalid_argument for a threshold under 1 ms, std::system_error when
+/// std::invalid_argument for a threshold under 1 ms or a signal that is not
+/// a real-time one, std::system_error when
 /// the watchdog thread, the alternate signal stack or the signal cannot be set up.
 void enable_blocking_detector(event_loop& loop, blocking_detector_options options = {});
 
