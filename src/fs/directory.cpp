@@ -14,6 +14,7 @@
 #include "aio/fs/directory.hpp"
 #include "aio/fs/stat.hpp"
 #include "file_io_impl.hpp"
+#include "pool_call_impl.hpp"
 
 namespace aio::fs {
 
@@ -36,7 +37,8 @@ task<> unlink_impl(std::string path, int flags, const char* what) {
 }
 
 task<> rename_impl(std::string from, std::string to) {
-  detail::file_io_awaiter op(io_kind::renameat, AT_FDCWD, "rename", from);
+  std::string names = detail::two_paths(from, to);  // errors name both, as Python's do
+  detail::file_io_awaiter op(io_kind::renameat, AT_FDCWD, "rename", names);
   op.set_path(from);
   op.buf2_ = const_cast<char*>(to.c_str());
   co_await op;

@@ -47,7 +47,7 @@ struct pool_call : aio::detail::io_awaiter {
 };
 
 /// The text that throw_fs_error quotes as "'a' -> 'b'" (calls of two paths:
-/// link, symlink, copy_file).
+/// link, symlink, rename, copy_file).
 std::string two_paths(std::string_view a, std::string_view b);
 
 /// "<dir>/<name>" ("<name>" alone when dir is empty; no doubled slash).

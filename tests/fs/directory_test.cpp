@@ -47,6 +47,19 @@ AIO_TEST(fs_directory_test, mkdir_listdir_rename_remove_rmdir) {
   EXPECT_TRUE((co_await fs::listdir(d.path)).empty());
 }
 
+AIO_TEST(fs_directory_test, a_failed_rename_names_both_paths) {
+  temp_dir d;
+  std::string what;
+  try {
+    co_await fs::rename(d / "missing", d / "target");
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), ENOENT);
+    what = e.what();
+  }
+  EXPECT_EQ(what, "rename '" + d / "missing" + "' -> '" + d / "target" +
+                      "': No such file or directory");
+}
+
 AIO_TEST(fs_directory_test, mkdir_of_an_existing_directory_throws_eexist) {
   temp_dir d;
   bool threw = false;

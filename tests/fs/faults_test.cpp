@@ -233,6 +233,7 @@ AIO_TEST(fs_faults_test, a_read_only_file_system_refuses_writers_naming_the_path
   EXPECT_EQ(c.err, EROFS);
   c = co_await error_of(fs::rename(existing, m.ro() + "/moved"));
   EXPECT_EQ(c.err, EROFS);
+  EXPECT_EQ(c.what, "rename '" + existing + "' -> '" + m.ro() + "/moved': Read-only file system");
   // Reading still works, and nothing above changed the file.
   EXPECT_EQ(co_await fs::read_file(existing), "old");
   EXPECT_EQ(fs::test::open_fd_count(), fds);
