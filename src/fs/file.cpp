@@ -343,6 +343,7 @@ task<> file::close() {
   if (!rb_.filling) rb_ = {};
   std::exception_ptr deferred;  // a queued write's error: after the fd is released
   if (std::shared_ptr<detail::write_behind> wb = std::move(wb_)) {
+    wb->begin_close();
     try {
       detail::write_behind_awaiter drain(wb.get(), pos_);
       co_await drain;

@@ -311,6 +311,11 @@ write_behind_awaiter::step write_behind_awaiter::decide_locked(bool force) {
     done_ = true;
     return step::done;
   }
+  if (s.closing_) {  // a write overlapping close: the file is closed
+    error_ = EBADF;
+    done_ = true;
+    return step::done;
+  }
   if (s.pending_ + total_ > write_behind_high && !force) return step::wait;
   done_ = true;
   if (total_ > small_copy) {
@@ -373,6 +378,7 @@ bool write_behind_awaiter::await_suspend(std::coroutine_handle<> h) {
   }
   if (st == step::copy) copy();
   if (st != step::wait) return false;
+  keep_ = s_->shared_from_this();
   s_->waiters_.push_back(node_);
   node_.task->suspend(h, &node_);
   suspended_ = true;

@@ -54,6 +54,10 @@ class write_behind : public std::enable_shared_from_this<write_behind> {
   /// The file is going away without a drain: the writer finishes the queue,
   /// then closes `fd_`; if no writer runs, the fd is closed on the pool now.
   void close_in_background() noexcept;
+  /// file::close has begun: a push still waiting for space (another task's
+  /// write overlapping the close) fails with EBADF instead of queueing bytes
+  /// for an fd about to be closed.
+  void begin_close() noexcept { closing_ = true; }
 
  private:
   friend class write_behind_awaiter;
@@ -114,6 +118,7 @@ class write_behind : public std::enable_shared_from_this<write_behind> {
 
   // --- loop thread only --------------------------------------------------------
   aio::detail::wait_list waiters_;
+  bool closing_ = false;  // file::close took the queue: a waiting push is refused (EBADF)
   std::vector<block> staging_;  // a large push being copied
   bool dirty_ = false;  // pushed since the last drain that saw the queue empty
 };
@@ -148,6 +153,7 @@ class write_behind_awaiter {
   void copy();
 
   write_behind* s_;
+  std::shared_ptr<write_behind> keep_;  // while suspended: a close may drop the file's reference
   std::uint64_t* pos_;
   std::span<const std::string_view> parts_;
   std::size_t total_ = 0;

@@ -18,6 +18,7 @@
 #include "aio/core/sleep.hpp"
 #include "aio/fs/file.hpp"
 #include "aio/fs/read_file.hpp"
+#include "aio/fs/stat.hpp"
 #include "aio_test.hpp"
 #include "fs_test_util.hpp"
 #include "write_behind_util.hpp"
@@ -207,6 +208,38 @@ AIO_TEST(fs_write_behind_thread_test, a_cancelled_waiting_write_writes_nothing) 
   EXPECT_EQ(co_await f.pread(4, 64 * chunk.size() - 2), "aabb");
   co_await f.close();
   EXPECT_EQ((co_await fs::read_file(d / "c")).size(), 65 * chunk.size());
+}
+
+AIO_TEST(fs_write_behind_thread_test, a_write_waiting_when_another_task_closes_the_file_is_refused) {
+  // Overlapping a write with close is the caller's race; it must not queue
+  // bytes for an fd being closed (or reused), nor touch the freed queue.
+  temp_dir d;
+  auto f = co_await fs::open(d / "wc", "w");
+  const std::string chunk(64 * kib, 'c');
+  int done = 0;
+  aio::task_handle<> writer;
+  aio::task_handle<> closer;
+  {
+    pool_blocker pool;
+    const bool held = co_await pool.held();
+    CO_ASSERT_TRUE(held);
+    writer = co_await writer_at_high_water(f, chunk, done);
+    closer = aio::create_task(close_file(f));
+    co_await aio::sleep(std::chrono::seconds(0));
+    pool.release();
+  }
+  co_await closer;  // the 64 queued chunks are written, the fd closed
+  std::string what = "no error";
+  try {
+    co_await writer;
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), EBADF);
+    what = e.what();
+  }
+  EXPECT_EQ(what, "write '" + d / "wc" + "': Bad file descriptor");
+  EXPECT_EQ(done, 64);
+  EXPECT_FALSE(f.is_open());
+  EXPECT_EQ((co_await fs::stat(d / "wc")).size, 64 * chunk.size());
 }
 
 AIO_TEST(fs_write_behind_thread_test, a_moved_file_keeps_its_queue) {

@@ -282,7 +282,8 @@ class file {
   /// way). A second close does nothing. Cancellation: the fd is released
   /// either way; cancelled while waiting for the queue, the pool finishes the
   /// queued writes and closes the fd in the background (their errors are
-  /// then lost).
+  /// then lost). Another task's write still waiting for queue space when
+  /// close begins fails with EBADF, as a write on a closed file does.
   task<> close();
 
   bool is_open() const noexcept { return fd_ >= 0; }
