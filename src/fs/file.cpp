@@ -158,7 +158,10 @@ task<std::size_t> file::write(std::string_view data) {
       // O_APPEND writes move the kernel's position to the (new) end; lseek
       // only reads it (no I/O).
       off_t end = ::lseek(fd_, 0, SEEK_CUR);
-      if (end >= 0) pos_ = static_cast<std::uint64_t>(end);
+      if (end >= 0) {
+        pos_ = static_cast<std::uint64_t>(end);
+        if (wb_) wb_->note_end(pos_);  // where the next queued append lands
+      }
     }
     co_return n;
   }

@@ -55,6 +55,12 @@ void write_behind::close_in_background() noexcept {
   close_detached(fd_);
 }
 
+void write_behind::note_end(std::uint64_t end) noexcept {
+  std::lock_guard lock(mu_);
+  end_ = end;
+  end_known_ = true;
+}
+
 void write_behind::start_writer_locked() {
   if (running_) return;
   aio::detail::exit_waits_for(1);  // a file dropped at the end of main still gets its bytes

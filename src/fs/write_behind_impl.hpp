@@ -58,6 +58,9 @@ class write_behind : public std::enable_shared_from_this<write_behind> {
   /// write overlapping the close) fails with EBADF instead of queueing bytes
   /// for an fd about to be closed.
   void begin_close() noexcept { closing_ = true; }
+  /// Append mode: a write that bypassed the queue (drained first) left the
+  /// file's end at `end`; the next queued append goes there.
+  void note_end(std::uint64_t end) noexcept;
 
  private:
   friend class write_behind_awaiter;

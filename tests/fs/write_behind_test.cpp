@@ -126,6 +126,23 @@ AIO_TEST(fs_write_behind_thread_test, append_mode_goes_to_the_end_and_tell_follo
   EXPECT_EQ(co_await fs::read_file(d / "log"), want);
 }
 
+AIO_TEST(fs_write_behind_thread_test, append_tell_follows_a_direct_write_between_queued_ones) {
+  // A write of 1 MiB or more bypasses the queue; the next queued append must
+  // know the end it left.
+  temp_dir d;
+  auto f = co_await fs::open(d / "mix", "a");
+  const std::string big(1 << 20, 'B');
+  co_await f.write("small1\n");
+  co_await f.write(big);
+  EXPECT_EQ(f.tell(), 7 + big.size());
+  co_await f.write("small2\n");
+  EXPECT_EQ(f.tell(), 14 + big.size());
+  co_await f.write("small3\n");
+  EXPECT_EQ(f.tell(), 21 + big.size());
+  co_await f.close();
+  EXPECT_EQ(co_await fs::read_file(d / "mix"), "small1\n" + big + "small2\nsmall3\n");
+}
+
 AIO_TEST(fs_write_behind_thread_test, interleaved_write_pread_write) {
   temp_dir d;
   auto f = co_await fs::open(d / "i", "w+");
