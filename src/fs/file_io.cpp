@@ -85,8 +85,9 @@ bool file_io_awaiter::start() {
   if (runs_on_pool(*task->loop_, kind_)) {
     start_pooled();
   } else if (task->loop_->start_io(*this)) {
-    // A kernel older than the op (ftruncate before Linux 6.9): the pool does it.
-    if (res_ != -EOPNOTSUPP || kind_ != aio::detail::io_kind::ftruncate) return true;
+    // A kernel older than the op (mkdirat, symlinkat, linkat before Linux
+    // 5.15, ftruncate before 6.9): the pool does it.
+    if (res_ != -EOPNOTSUPP) return true;
     start_pooled();
   }
   return false;

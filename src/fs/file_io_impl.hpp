@@ -79,7 +79,8 @@ struct hand_back {
 };
 
 /// True when `kind` runs on the pool for this loop (the epoll backend). On
-/// io_uring, an op the running kernel lacks (ftruncate before Linux 6.9) is
+/// io_uring, an op the running kernel lacks (mkdirat, symlinkat, linkat before
+/// Linux 5.15, ftruncate before 6.9) is
 /// answered -EOPNOTSUPP by the backend and then moves to the pool as well.
 bool runs_on_pool(const event_loop& loop, aio::detail::io_kind kind) noexcept;
 

@@ -7,8 +7,11 @@
 
 #include <liburing.h>
 
+#include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <system_error>
 
 #include "backend.hpp"
@@ -23,6 +26,30 @@ constexpr unsigned ring_entries = 4096;
 // Debian 12 (2.3, whose enum ends at SENDMSG_ZC): its number is kernel ABI.
 constexpr int op_ftruncate = 55;
 static_assert(IORING_OP_SENDMSG_ZC == 48, "the io_uring opcode numbering is ABI");
+
+// The opcodes newer than the ring's minimum kernel (5.11).
+struct late_op {
+  io_kind kind;
+  int opcode;
+  std::string_view name;
+};
+constexpr late_op late_ops[] = {
+    {io_kind::mkdirat, IORING_OP_MKDIRAT, "mkdirat"},
+    {io_kind::symlinkat, IORING_OP_SYMLINKAT, "symlinkat"},
+    {io_kind::linkat, IORING_OP_LINKAT, "linkat"},
+    {io_kind::ftruncate, op_ftruncate, "ftruncate"},
+};
+
+// True when `name` is an item of the comma-separated `list`.
+bool listed(std::string_view list, std::string_view name) noexcept {
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    if (list.substr(0, comma) == name) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
 
 class uring_backend final : public backend {
  public:
@@ -53,11 +80,18 @@ class uring_backend final : public backend {
     }
     ready_ = r == 0;
     if (ready_) {
-      // What the running kernel supports, not what the headers knew about.
-      if (io_uring_probe* probe = ::io_uring_get_probe_ring(&ring_)) {
-        has_ftruncate_ = ::io_uring_opcode_supported(probe, op_ftruncate);
-        ::io_uring_free_probe(probe);
+      // What the running kernel supports, not what the headers knew about:
+      // the ring needs 5.11, mkdirat/symlinkat/linkat came in 5.15 and
+      // ftruncate in 6.9. AIO_URING_WITHOUT (a comma-separated list of those
+      // names) pretends they are missing, so tests cover the fallback.
+      const char* without = std::getenv("AIO_URING_WITHOUT");
+      io_uring_probe* probe = ::io_uring_get_probe_ring(&ring_);
+      for (const late_op& l : late_ops) {
+        bool has = probe ? ::io_uring_opcode_supported(probe, l.opcode) : l.kind != io_kind::ftruncate;
+        if (without && listed(without, l.name)) has = false;
+        missing_[static_cast<std::size_t>(l.kind)] = !has;
       }
+      if (probe) ::io_uring_free_probe(probe);
     }
     return r;
   }
@@ -66,7 +100,7 @@ class uring_backend final : public backend {
   bool has_pending() const noexcept override { return pending_ != 0; }
 
   bool start(io_op& op) override {
-    if (op.kind_ == io_kind::ftruncate && !has_ftruncate_) {
+    if (missing_[static_cast<std::size_t>(op.kind_)]) {
       op.res_ = -EOPNOTSUPP;  // before taking an SQE: nothing is queued
       return true;
     }
@@ -203,7 +237,8 @@ class uring_backend final : public backend {
   unsigned pending_ = 0;
   bool deferred_ = false;
   bool ready_ = false;
-  bool has_ftruncate_ = false;
+  std::array<bool, 32> missing_{};  // by io_kind: an opcode this kernel lacks
+  static_assert(static_cast<std::size_t>(io_kind::linkat) < 32);
 };
 
 }  // namespace

@@ -53,9 +53,7 @@ struct timer_node {
 ///   close    fd_
 ///   statx    buf2_ the `struct statx*` out, flags_ AT_* flags, len_ the STATX_* mask
 ///   fsync    flags_ 1: fdatasync
-///   ftruncate offset_ the new length (IORING_OP_FTRUNCATE needs Linux 6.9: on
-///            older kernels the io_uring backend answers -EOPNOTSUPP at once and
-///            aiocpp::fs runs it on its pool)
+///   ftruncate offset_ the new length
 ///   unlinkat flags_ 0 or AT_REMOVEDIR
 ///   mkdirat  len_ mode
 ///   renameat buf2_ the new path (relative to AT_FDCWD), flags_ RENAME_* flags
@@ -65,7 +63,11 @@ struct timer_node {
 ///   writev   buf_ the `const iovec*` array, len_ its count (<= IOV_MAX), offset_
 ///            as for write (-1: the current position, or the end with O_APPEND)
 /// The epoll backend performs file kinds synchronously (they block): aiocpp::fs
-/// never hands them to it, it runs them on its thread pool instead.
+/// never hands them to it, it runs them on its thread pool instead. The
+/// io_uring backend answers -EOPNOTSUPP at once (nothing queued) for an op the
+/// running kernel lacks (mkdirat, symlinkat, linkat before Linux 5.15,
+/// ftruncate before 6.9; AIO_URING_WITHOUT=mkdirat,… pretends so for tests),
+/// and aiocpp::fs runs it on its pool.
 enum class io_kind : std::uint8_t {
   recv, send, accept, connect, poll, read, write, recvmsg, sendmsg,
   openat, close, statx, fsync, ftruncate, unlinkat, mkdirat, renameat, writev, symlinkat, linkat
