@@ -100,6 +100,10 @@ void promise_base::run_task(ready_node* n) noexcept {
     }
   }
   event_loop* loop = t->loop_;
+  auto& progress = loop->progress();
+  // Cleared per step: a new task may reuse the address of one that finished
+  // in an earlier step.
+  progress.last_done = nullptr;
   promise_base* prev = loop->current_task();
   loop->set_current_task(t);
   t->waiter_ = nullptr;  // whatever it waited on is over once it runs
@@ -108,7 +112,6 @@ void promise_base::run_task(ready_node* n) noexcept {
   // A step the watchdog flagged: the detector reports where the task
   // suspended. A task that finished in this step told it already (its
   // frame may be gone now).
-  auto& progress = loop->progress();
   if (progress.stalled.load(std::memory_order_relaxed)) [[unlikely]]
     loop->end_stall(progress.last_done == t ? nullptr : t);
 }

@@ -75,7 +75,8 @@ struct loop_progress {
   /// or nullptr (a callback, or a task already gone).
   std::atomic<bool> stalled{false};
   void (*on_stall_end)(event_loop&, detail::promise_base*) noexcept = nullptr;
-  /// The last task to finish (a stale pointer in general; compared, never read).
+  /// The task that finished in the current step, if any (cleared before each
+  /// task step; compared, never read).
   const void* last_done = nullptr;
 
   /// Step durations, sampled: with `sample_steps` on, one step in
