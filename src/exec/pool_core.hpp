@@ -49,6 +49,7 @@ class pool_core {
   std::size_t grow_extra_ = 0;
   std::uint64_t taken_ = 0;           // jobs workers took, ever: the watcher's sign of progress
   bool watching_ = false;             // the watcher thread runs
+  bool watch_idle_ = false;           // it waits for jobs to queue (an enqueue wakes it)
   std::condition_variable watch_cv_;  // the watcher waits here
 
   /// Starts worker number started_ + 1. Mutex held; throws what std::thread throws.

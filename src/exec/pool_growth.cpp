@@ -19,6 +19,7 @@ namespace aio {
 namespace detail {
 
 void pool_core::start_worker_locked(const std::shared_ptr<pool_core>& self) {
+  threads_.reserve(threads_.size() + 1);  // a push_back that threw would drop a joinable thread
   threads_.push_back(signal_free_thread(&pool_core::work, self, started_ + 1));
   ++started_;
   ++live_;
@@ -26,10 +27,11 @@ void pool_core::start_worker_locked(const std::shared_ptr<pool_core>& self) {
 
 void pool_core::saturated_locked(const std::shared_ptr<pool_core>& self) noexcept {
   if (watching_) {
-    watch_cv_.notify_one();  // it may be waiting for the queue to fill
+    if (watch_idle_) watch_cv_.notify_one();  // it waits for the queue to fill
     return;
   }
   try {
+    threads_.reserve(threads_.size() + 1);
     threads_.push_back(signal_free_thread(&pool_core::watch, self));
     watching_ = true;
     ++live_;
@@ -47,7 +49,9 @@ void pool_core::watch(std::shared_ptr<pool_core> self) noexcept {
   auto since = clock::now();
   while (!self->shutdown_) {
     if (!self->head_ || self->grow_extra_ == 0) {  // nothing waits: sleep until something does
+      self->watch_idle_ = true;
       self->watch_cv_.wait(lock);
+      self->watch_idle_ = false;
       seen = self->taken_;
       since = clock::now();
       continue;
@@ -78,14 +82,19 @@ void pool_core::watch(std::shared_ptr<pool_core> self) noexcept {
 }  // namespace detail
 
 void thread_pool_executor::set_growth(growth g) {
-  if (g.extra_threads > 0 && g.after <= std::chrono::milliseconds::zero())
-    throw std::invalid_argument("thread_pool_executor '" + core_->name_ + "': growth.after must be > 0");
   auto& c = *core_;
+  if (g.extra_threads > 0 && g.after <= std::chrono::milliseconds::zero())
+    throw std::invalid_argument("thread_pool_executor '" + c.name_ + "': growth.after must be > 0");
+  if (g.extra_threads > max_extra_threads)
+    throw std::invalid_argument("thread_pool_executor '" + c.name_ + "': growth.extra_threads " +
+                                std::to_string(g.extra_threads) + " is above " +
+                                std::to_string(max_extra_threads));
   {
     std::lock_guard lock(c.mutex_);
+    // The slots first: a worker started past them would index out of range.
+    c.running_.resize(std::max(c.running_.size(), c.max_workers_ + g.extra_threads), nullptr);
     c.grow_after_ = g.after;
     c.grow_extra_ = g.extra_threads;
-    c.running_.resize(std::max(c.running_.size(), c.max_workers_ + g.extra_threads), nullptr);
   }
   c.watch_cv_.notify_all();  // a changed period applies at once
 }

@@ -62,6 +62,8 @@ AIO_TEST(thread_pool_growth_test, settings_defaults_and_errors) {
   EXPECT_EQ(pool.get_growth().after, 100ms);
   EXPECT_EQ(pool.get_growth().extra_threads, 3u);
   EXPECT_THROW(pool.set_growth({0ms, 1}), std::invalid_argument);
+  EXPECT_THROW(pool.set_growth({1ms, std::size_t{1} << 40}), std::invalid_argument);
+  EXPECT_EQ(pool.get_growth().extra_threads, 3u);  // a refused setting changes nothing
   pool.set_growth({});  // off again
   EXPECT_EQ(pool.get_growth().extra_threads, 0u);
   const auto internal = aio::detail::internal_executor().get_growth();
@@ -74,8 +76,9 @@ AIO_TEST(thread_pool_growth_test, the_destructor_ends_the_watcher_with_the_worke
   // The watcher is one of the pool's threads: the destructor wakes and joins
   // it (a watcher left waiting would hang it, or leak under LSan).
   std::atomic<bool> released{false};
+  const auto start = std::chrono::steady_clock::now();
   {
-    aio::thread_pool_executor pool(1, "watched", 200ms);
+    aio::thread_pool_executor pool(1, "watched");  // the default deadline: 10 s
     pool.set_growth({10ms, 1});
     auto a = pool.submit([&] { return wait_for_flag(released); });
     auto b = pool.submit([&] { return wait_for_flag(released); });
@@ -85,4 +88,5 @@ AIO_TEST(thread_pool_growth_test, the_destructor_ends_the_watcher_with_the_worke
     EXPECT_TRUE(co_await a);
     EXPECT_TRUE(co_await b);
   }  // joins both workers and the watcher
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);  // not the deadline's 10 s
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // thread_pool_executor is Python's concurrent.futures.ThreadPoolExecutor: a
-// pool of named threads, started lazily up to max_workers, that runs blocking
-// or CPU-bound functions off the loop. Coroutines await what submit returns.
+// pool of named threads, started lazily up to max_workers (and beyond, if set
+// to grow when stalled: set_growth), that runs blocking or CPU-bound
+// functions off the loop. Coroutines await what submit returns.
 //
 //   aio::thread_pool_executor pool(4, "resize");
 //   auto img = co_await pool.submit(resize, std::move(raw), 640, 480);
@@ -80,17 +81,21 @@ class thread_pool_executor {
 
   /// Growth when stalled, for pools whose jobs may wait on each other (a
   /// FIFO's reader waiting for its writer's open, queued behind it): once
-  /// jobs have waited `after` with every thread busy and no thread took a
-  /// job meanwhile, one more thread starts, and one more each further
-  /// `after`, up to max_workers + extra_threads. A pool that keeps moving,
-  /// however slowly, never grows; grown threads stay until shutdown. Off
-  /// (extra_threads 0) by default, as in Python; the library's internal pool
-  /// grows after 250 ms, up to 64 threads. No Python equivalent.
+  /// jobs wait with every thread busy and no thread has taken a job for
+  /// `after` (measured by a watcher thread, "name-gw": up to twice that),
+  /// one more thread starts, and one more each further `after`, up to
+  /// max_workers + extra_threads. A pool whose threads take a job at least
+  /// every `after` never grows; one whose every thread is busy longer than
+  /// that (slow jobs, not only stuck ones) does. Grown threads stay until
+  /// shutdown. Off (extra_threads 0) by default, as in Python; the library's
+  /// internal pool grows after 250 ms, up to 64 threads. No Python equivalent.
   struct growth {
     std::chrono::milliseconds after{0};
     std::size_t extra_threads = 0;
   };
-  /// Any thread; std::invalid_argument for extra_threads > 0 with after <= 0.
+  static constexpr std::size_t max_extra_threads = 1024;
+  /// Any thread; std::invalid_argument for extra_threads > 0 with after <= 0,
+  /// or above max_extra_threads.
   void set_growth(growth g);
   growth get_growth() const;
 
