@@ -87,9 +87,13 @@ bool file_io_awaiter::start() {
   } else if (task->loop_->start_io(*this)) {
     // A kernel older than the op (mkdirat, symlinkat, linkat before Linux
     // 5.15, ftruncate before 6.9): the pool does it.
-    if (res_ != -EOPNOTSUPP) return true;
+    if (res_ != -EOPNOTSUPP) {
+      handed_over_ = true;
+      return true;
+    }
     start_pooled();
   }
+  handed_over_ = true;  // not reached when a start throws
   return false;
 }
 

@@ -51,7 +51,7 @@ struct file_io_awaiter : aio::detail::io_awaiter {
   /// After it threw: true when the op never ran (refused at its start with a
   /// cancel pending, or a pool job dropped from the queue). A close that never
   /// ran leaves its fd open for the caller to close_detached.
-  bool never_ran() const noexcept { return !task || res_ == -ECANCELED; }
+  bool never_ran() const noexcept { return !handed_over_ || res_ == -ECANCELED; }
   /// Points buf_ at a NUL-terminated path.
   void set_path(const std::string& p) noexcept { buf_ = const_cast<char*>(p.c_str()); }
 
@@ -65,6 +65,7 @@ struct file_io_awaiter : aio::detail::io_awaiter {
   admission queued_;             // its place while it waits for a slot
   inflight* limiter_ = nullptr;  // while it holds or waits for a slot
   std::exception_ptr start_error_;  // a start that failed once the op was admitted
+  bool handed_over_ = false;        // start() gave it to the kernel or the pool (or did it)
 };
 
 /// The hand-back of a pool job to the loop of the awaiting task (through
