@@ -232,9 +232,12 @@ AIO_TEST(stall_thread_test, a_stall_while_a_finished_task_is_destroyed_reads_not
     auto t = aio::create_task(finish_holding(slow_to_destroy{}), "a name longer than sixteen chars");
   }  // the loop's reference is the last: finishing destroys the frame
   CO_ASSERT_TRUE(co_await log.wait_for(kind::slow_step, 1));
-  auto stalled = log.of_kind(kind::stalled);
-  CO_ASSERT_TRUE(!stalled.empty());
-  EXPECT_EQ(stalled[0].task_name, "");  // the task is over: no name to give
-  EXPECT_TRUE(aio::test::stack_names(stalled[0], "sleep_blocking_in_test", "stall_thread_test.cpp"))
-      << stalled[0].text();
+  // The report of the destructor's stall (not some other slow step's).
+  bool seen = false;
+  for (const auto& r : log.of_kind(kind::stalled)) {
+    if (!aio::test::stack_names(r, "sleep_blocking_in_test", "stall_thread_test.cpp")) continue;
+    seen = true;
+    EXPECT_EQ(r.task_name, "");  // the task is over: no name to give
+  }
+  EXPECT_TRUE(seen);
 }

@@ -283,7 +283,16 @@ AIO_TEST(thread_pool_test, shutdown_from_its_own_thread_is_an_error_during_anoth
   std::atomic<bool> outside_started{false};
   auto job = pool.submit([&] {
     while (!outside_started) std::this_thread::sleep_for(1ms);
-    std::this_thread::sleep_for(50ms);  // the outside shutdown is joining this thread now
+    // Until a submit is refused: the outside shutdown set the flag and took
+    // the thread list under the same lock, and is joining this thread now.
+    for (int i = 0; i < 10'000; ++i) {
+      try {
+        pool.submit([] {});
+      } catch (const aio::invalid_state_error&) {
+        break;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
     try {
       pool.shutdown(true);
     } catch (const aio::invalid_state_error&) {

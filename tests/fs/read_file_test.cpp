@@ -92,12 +92,12 @@ AIO_TEST(fs_read_file_test, a_close_cancelled_while_queued_still_closes_the_fd) 
   hold();                                              // queued behind that read
   ::close(writer);                                     // end of file: the read returns 0
   co_await aio::sleep(std::chrono::milliseconds(20));  // its close is queued now
-  reading.cancel();
+  reading.cancel();  // drops the queued close job, at once
+  gate.count_down();  // before awaiting: had the read itself been queued, its close would wait here
   try {
     EXPECT_EQ(co_await reading, "");
   } catch (const aio::cancelled_error&) {
   }
-  gate.count_down();
   for (auto& h : held) co_await h;
   pool.set_growth(growth);
   EXPECT_EQ(co_await fs::test::settled_fd_count(baseline), baseline);
