@@ -56,7 +56,7 @@ event_loop::time_point loop_impl::tick_time(std::uint64_t t) const noexcept {
 
 // --- construction -------------------------------------------------------------
 
-event_loop::event_loop(loop_options options) : impl_(std::make_unique<loop_impl>(*this)) {
+event_loop::event_loop(loop_options options) : impl_(std::make_unique<loop_impl>(*this, options)) {
   auto& im = *impl_;
   im.owner = std::this_thread::get_id();
   im.io = detail::make_backend(options.backend);
@@ -197,7 +197,7 @@ void event_loop::run_once() {
       // Waiting is not stalling: tell the watchdog, which then sleeps too.
       if (progress_.stalled.load(std::memory_order_relaxed)) end_stall();
       progress_.idle.fetch_or(detail::loop_progress::in_poller, std::memory_order_release);
-      im.io->poll(timeout);
+      if (im.spin.run(*im.io, timeout) == 0) im.io->poll(timeout);
       leave_idle(detail::loop_progress::in_poller);
       progress_.bump();
     }

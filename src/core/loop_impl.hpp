@@ -15,6 +15,7 @@
 
 #include "aio/core/loop.hpp"
 #include "backend/backend.hpp"
+#include "idle_spin.hpp"
 #include "timer_wheel.hpp"
 
 namespace aio::detail {
@@ -41,10 +42,11 @@ struct owned_ready : ready_node {
 };
 
 struct loop_impl {
-  explicit loop_impl(event_loop& l) : loop(l) {}
+  loop_impl(event_loop& l, const loop_options& options) : loop(l), spin(options.spin) {}
 
   event_loop& loop;
   std::unique_ptr<backend> io;
+  idle_spin spin;
   timer_wheel timers;
   event_loop::time_point origin;
   bool virtual_time = false;

@@ -25,6 +25,10 @@ class backend {
   /// Submits queued work, waits up to `timeout_ns` (-1: no limit, 0: do not
   /// wait) for completions and dispatches them. Returns how many completed.
   virtual int poll(std::int64_t timeout_ns) = 0;
+  /// poll(0) when there may be something to dispatch. io_uring tells from its
+  /// rings, with no system call while nothing is there; epoll asks the kernel.
+  /// For the loop's spin before it sleeps (idle_spin).
+  virtual int poll_ready() = 0;
   /// True when operations were queued since the last poll (io_uring SQEs).
   virtual bool has_pending() const noexcept = 0;
 };

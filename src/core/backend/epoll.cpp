@@ -138,6 +138,8 @@ class epoll_backend final : public backend {
     return done;
   }
 
+  int poll_ready() override { return poll(0); }
+
  private:
   fd_state& state(int fd) {
     if (static_cast<std::size_t>(fd) >= fds_.size()) fds_.resize(static_cast<std::size_t>(fd) * 2 + 16);

@@ -62,7 +62,7 @@ class uring_backend final : public backend {
   int init() noexcept {
     io_uring_params p{};
     p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
-              IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE;
+              IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_CQSIZE;
     p.cq_entries = ring_entries * 4;
     int r = ::io_uring_queue_init_params(ring_entries, &ring_, &p);
     deferred_ = r == 0;
@@ -199,6 +199,16 @@ class uring_backend final : public backend {
       throw std::system_error(-r, std::generic_category(), "io_uring_enter");
     pending_ = 0;
     return reap();
+  }
+
+  int poll_ready() override {
+    // With DEFER_TASKRUN a completion waits as task work until the loop
+    // asks; TASKRUN_FLAG makes the kernel say so in sq_flags, where a
+    // spinning loop can see it without entering the kernel.
+    if (pending_ == 0 && !(IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) &&
+        ::io_uring_cq_ready(&ring_) == 0)
+      return 0;
+    return poll(0);
   }
 
  private:

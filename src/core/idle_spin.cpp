@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#include "idle_spin.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace aio::detail {
+
+namespace {
+
+// 50 µs covers a loopback round trip and the gap between a bulk sender's
+// segments here; Linux's busy_poll settings are of the same order.
+constexpr std::chrono::microseconds default_spin{50};
+constexpr std::chrono::microseconds max_spin{1'000'000};
+constexpr unsigned max_misses = 6;  // after a run of misses, one spin per 64 waits
+
+std::chrono::microseconds from_environment() {
+  const char* v = std::getenv("AIO_SPIN_US");
+  if (!v || !*v) return default_spin;
+  char* end = nullptr;
+  errno = 0;
+  const long long us = std::strtoll(v, &end, 10);
+  if (*end != '\0' || errno != 0 || us < 0 || us > max_spin.count())
+    throw std::invalid_argument("AIO_SPIN_US must be a number of microseconds from 0 to " +
+                                std::to_string(max_spin.count()) + ", not '" + v + "'");
+  return std::chrono::microseconds(us);
+}
+
+std::chrono::microseconds checked(std::optional<std::chrono::microseconds> option) {
+  if (!option) return from_environment();
+  if (option->count() < 0 || *option > max_spin)
+    throw std::invalid_argument("loop_options::spin must be from 0 to " + std::to_string(max_spin.count()) +
+                                " µs, not " + std::to_string(option->count()) + " µs");
+  return *option;
+}
+
+}  // namespace
+
+idle_spin::idle_spin(std::optional<std::chrono::microseconds> option)
+    : budget_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(checked(option)).count()) {}
+
+std::chrono::microseconds idle_spin::budget() const noexcept {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::nanoseconds(budget_ns_));
+}
+
+int idle_spin::run(backend& io, std::int64_t timeout_ns) {
+  if (budget_ns_ == 0 || timeout_ns == 0) return 0;
+  if (skip_ != 0) {
+    --skip_;
+    return 0;
+  }
+  const std::int64_t budget = timeout_ns < 0 ? budget_ns_ : std::min(budget_ns_, timeout_ns);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(budget);
+  for (unsigned i = 1;; ++i) {
+    if (int done = io.poll_ready(); done != 0) {
+      misses_ = 0;
+      return done;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    if (i % 16 == 0) {
+      if (std::chrono::steady_clock::now() >= until) break;
+      // The thread this loop waits for (a pool worker) may need this CPU.
+      if (i % 128 == 0) ::sched_yield();
+    }
+  }
+  misses_ = std::min(misses_ + 1, max_misses);
+  skip_ = (1u << misses_) - 1;
+  return 0;
+}
+
+}  // namespace aio::detail
