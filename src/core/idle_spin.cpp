@@ -48,14 +48,15 @@ std::chrono::microseconds idle_spin::budget() const noexcept {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::nanoseconds(budget_ns_));
 }
 
-int idle_spin::run(backend& io, std::int64_t timeout_ns) {
+int idle_spin::run(backend& io, std::int64_t& timeout_ns) {
   if (budget_ns_ == 0 || timeout_ns == 0) return 0;
   if (skip_ != 0) {
     --skip_;
     return 0;
   }
   const std::int64_t budget = timeout_ns < 0 ? budget_ns_ : std::min(budget_ns_, timeout_ns);
-  const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(budget);
+  const auto start = std::chrono::steady_clock::now();
+  const auto until = start + std::chrono::nanoseconds(budget);
   for (unsigned i = 1;; ++i) {
     if (int done = io.poll_ready(); done != 0) {
       misses_ = 0;
@@ -72,6 +73,10 @@ int idle_spin::run(backend& io, std::int64_t timeout_ns) {
   }
   misses_ = std::min(misses_ + 1, max_misses);
   skip_ = (1u << misses_) - 1;
+  if (timeout_ns > 0) {
+    const auto spun = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
+    timeout_ns = std::max<std::int64_t>(0, timeout_ns - spun.count());
+  }
   return 0;
 }
 

@@ -23,8 +23,9 @@ class idle_spin {
 
   /// Called where the loop would sleep up to `timeout_ns` (-1: no limit):
   /// watches `io` for up to the budget (never past the timeout). Returns how
-  /// many operations completed meanwhile; 0 means sleep now.
-  int run(backend& io, std::int64_t timeout_ns);
+  /// many operations completed meanwhile; 0 means sleep now, for what is
+  /// left of `timeout_ns` (reduced by the time spun, so a timer is not late).
+  int run(backend& io, std::int64_t& timeout_ns);
 
   std::chrono::microseconds budget() const noexcept;
 
