@@ -18,6 +18,7 @@ namespace {
 constexpr std::chrono::microseconds default_spin{50};
 constexpr std::chrono::microseconds max_spin{1'000'000};
 constexpr unsigned max_misses = 6;  // after a run of misses, one spin per 64 waits
+constexpr std::chrono::microseconds yield_every{5};
 
 std::chrono::microseconds from_environment() {
   const char* v = std::getenv("AIO_SPIN_US");
@@ -55,9 +56,11 @@ int idle_spin::run(backend& io, std::int64_t& timeout_ns) {
     return 0;
   }
   const std::int64_t budget = timeout_ns < 0 ? budget_ns_ : std::min(budget_ns_, timeout_ns);
-  const auto start = std::chrono::steady_clock::now();
+  using steady = std::chrono::steady_clock;
+  const auto start = steady::now();
   const auto until = start + std::chrono::nanoseconds(budget);
-  for (unsigned i = 1;; ++i) {
+  auto yield_at = start + yield_every;
+  for (;;) {
     if (int done = io.poll_ready(); done != 0) {
       misses_ = 0;
       return done;
@@ -65,16 +68,19 @@ int idle_spin::run(backend& io, std::int64_t& timeout_ns) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
-    if (i % 16 == 0) {
-      if (std::chrono::steady_clock::now() >= until) break;
-      // The thread this loop waits for (a pool worker) may need this CPU.
-      if (i % 128 == 0) ::sched_yield();
+    // Paced by the clock (a vDSO read), not by iterations: an epoll
+    // poll_ready is a system call, several µs under a sanitizer.
+    const auto now = steady::now();
+    if (now >= until) break;
+    if (now >= yield_at) {
+      ::sched_yield();  // the thread this loop waits for (a pool worker) may need this CPU
+      yield_at = now + yield_every;
     }
   }
   misses_ = std::min(misses_ + 1, max_misses);
   skip_ = (1u << misses_) - 1;
   if (timeout_ns > 0) {
-    const auto spun = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
+    const auto spun = std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - start);
     timeout_ns = std::max<std::int64_t>(0, timeout_ns - spun.count());
   }
   return 0;

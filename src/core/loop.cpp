@@ -197,7 +197,9 @@ void event_loop::run_once() {
       // Waiting is not stalling: tell the watchdog, which then sleeps too.
       if (progress_.stalled.load(std::memory_order_relaxed)) end_stall();
       progress_.idle.fetch_or(detail::loop_progress::in_poller, std::memory_order_release);
-      if (im.spin.run(*im.io, timeout) == 0) im.io->poll(timeout);
+      // Sleeps unless the spin completed something (or made a task ready:
+      // a completion the backend did not count must not wait for the next).
+      if (im.spin.run(*im.io, timeout) == 0 && !ready_head_) im.io->poll(timeout);
       leave_idle(detail::loop_progress::in_poller);
       progress_.bump();
     }

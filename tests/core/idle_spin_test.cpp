@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <ctime>
 #include <stdexcept>
 #include <string>
@@ -102,6 +103,9 @@ TEST_P(idle_spin_test, out_of_range_spin_is_a_clear_error) {
 }
 
 TEST_P(idle_spin_test, bad_AIO_SPIN_US_is_a_clear_error) {
+  // The run's own setting (e.g. 0 to save CPU) comes back for the tests after this one.
+  const char* was = std::getenv("AIO_SPIN_US");
+  const std::optional<std::string> saved = was ? std::optional<std::string>(was) : std::nullopt;
   for (const char* bad : {"fast", "-5", "10us", "99999999999"}) {
     ::setenv("AIO_SPIN_US", bad, 1);
     const std::string what = error_of([&] { aio::event_loop loop(options(std::nullopt)); });
@@ -110,7 +114,10 @@ TEST_P(idle_spin_test, bad_AIO_SPIN_US_is_a_clear_error) {
   }
   ::setenv("AIO_SPIN_US", "0", 1);
   aio::event_loop off(options(std::nullopt));
-  ::unsetenv("AIO_SPIN_US");
+  if (saved)
+    ::setenv("AIO_SPIN_US", saved->c_str(), 1);
+  else
+    ::unsetenv("AIO_SPIN_US");
 }
 
 // Both loops spin: each answer arrives while the other side watches for it,
@@ -118,9 +125,10 @@ TEST_P(idle_spin_test, bad_AIO_SPIN_US_is_a_clear_error) {
 TEST_P(idle_spin_test, spinning_loops_take_answers_without_sleeping) {
   constexpr int rounds = 200;
   const long sleeping = pinger_switches(options(0us), rounds);
-  EXPECT_GE(sleeping, rounds / 2);
   const long spinning = pinger_switches(options(100ms), rounds);
   EXPECT_LT(spinning, rounds / 4) << "without spinning: " << sleeping;
+  // Relative: a preempted pinger may find an answer waiting and not sleep.
+  EXPECT_GT(sleeping, 2 * spinning + 10) << "spinning: " << spinning;
 }
 
 // Every spin here misses (the timer is the only event and comes after the

@@ -161,14 +161,18 @@ class epoll_backend final : public backend {
     return r < 0 ? -errno : 0;  // e.g. EPERM: a regular file cannot be polled
   }
 
-  void fail_all(fd_state& s, int err) noexcept {
+  // Returns how many ops it completed (poll's count includes them).
+  int fail_all(fd_state& s, int err) noexcept {
+    int done = 0;
     for (op_queue* q : {&s.readers, &s.writers}) {
       while (q->head) {
         io_op* op = q->pop();
         op->res_ = err;
         op->complete_(op);
+        ++done;
       }
     }
+    return done;
   }
 
   int service(int fd, std::uint32_t events) noexcept {
@@ -181,7 +185,7 @@ class epoll_backend final : public backend {
                                 (first->flags_ & EPOLLOUT);
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI) || err || out_for_reader) done += drain(s.readers, events);
     if (events & EPOLLOUT || err) done += drain(s.writers, events);
-    if (int e = arm(fd, s); e != 0) fail_all(s, e);
+    if (int e = arm(fd, s); e != 0) done += fail_all(s, e);
     return done;
   }
 

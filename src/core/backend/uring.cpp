@@ -204,8 +204,10 @@ class uring_backend final : public backend {
   int poll_ready() override {
     // With DEFER_TASKRUN a completion waits as task work until the loop
     // asks; TASKRUN_FLAG makes the kernel say so in sq_flags, where a
-    // spinning loop can see it without entering the kernel.
-    if (pending_ == 0 && !(IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) &&
+    // spinning loop can see it without entering the kernel (as it says
+    // there when completions overflowed the CQ). liburing's reap enters the
+    // kernel for the same flags, so reap() also runs such work.
+    if (pending_ == 0 && !(IO_URING_READ_ONCE(*ring_.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) &&
         ::io_uring_cq_ready(&ring_) == 0)
       return 0;
     return poll(0);
