@@ -168,7 +168,9 @@ struct remote_awaiter : aio::detail::waiter {
   }
   T await_resume() {
     if (aborted) call->task->throw_cancelled();
-    if (call->error) std::rethrow_exception(call->error);
+    // Moved out, not copied: the exception then lives and dies on this
+    // thread, whichever loop drops the shared state last.
+    if (call->error) std::rethrow_exception(std::exchange(call->error, nullptr));
     if constexpr (!std::is_void_v<T>) return std::move(*call->value);
   }
 };

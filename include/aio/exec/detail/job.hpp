@@ -127,10 +127,11 @@ struct job_ref {
 template <class R>
 class job : public job_base {
  public:
-  /// Moves the value out or rethrows (once).
+  /// Moves the value out or rethrows (once). The exception is moved out
+  /// too: it then dies on the awaiting thread, not with the job on a worker.
   R take() {
     retrieve();
-    if (exception_) std::rethrow_exception(exception_);
+    if (exception_) std::rethrow_exception(std::exchange(exception_, nullptr));
     if constexpr (!std::is_void_v<R>) return std::move(*value_);
   }
   std::exception_ptr exception() const noexcept { return exception_; }
