@@ -45,10 +45,6 @@ std::chrono::microseconds checked(std::optional<std::chrono::microseconds> optio
 idle_spin::idle_spin(std::optional<std::chrono::microseconds> option)
     : budget_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(checked(option)).count()) {}
 
-std::chrono::microseconds idle_spin::budget() const noexcept {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::nanoseconds(budget_ns_));
-}
-
 int idle_spin::run(backend& io, std::int64_t& timeout_ns) {
   if (budget_ns_ == 0 || timeout_ns == 0) return 0;
   if (skip_ != 0) {

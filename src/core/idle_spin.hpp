@@ -27,8 +27,6 @@ class idle_spin {
   /// left of `timeout_ns` (reduced by the time spun, so a timer is not late).
   int run(backend& io, std::int64_t& timeout_ns);
 
-  std::chrono::microseconds budget() const noexcept;
-
  private:
   std::int64_t budget_ns_;
   unsigned misses_ = 0;  // spins in a row that found nothing
