@@ -37,12 +37,11 @@ struct loop_options {
   /// How long a loop with nothing to run watches for completions before it
   /// sleeps in the kernel. One that arrives meanwhile costs no sleep and no
   /// wake-up: a loopback round trip between two such loops takes a fifth of
-  /// the time, a bulk
-  /// receiver wakes its sender less (docs/benchmarks.md). Spins that find
-  /// nothing make the next ones rarer (down to one in 64 waits), so an idle
-  /// loop costs next to nothing. Unset: `AIO_SPIN_US` from the environment,
-  /// else 50 µs; zero sleeps at once (the least CPU). At most 1 s;
-  /// std::invalid_argument otherwise.
+  /// the time, and a bulk receiver wakes its sender less (docs/benchmarks.md).
+  /// Spins that find nothing make the next ones rarer (down to one in 64
+  /// waits), so an idle loop costs next to nothing. Unset: `AIO_SPIN_US` from
+  /// the environment, else 50 µs; zero sleeps at once (the least CPU). At
+  /// most 1 s; std::invalid_argument otherwise.
   std::optional<std::chrono::microseconds> spin;
 };
 
